@@ -1,0 +1,1 @@
+"""gridbot: the application — wiring, config, transports, storage and domain services."""

@@ -1,0 +1,182 @@
+"""The `gridbot` command line (SPEC §6.2)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bot.config import BUNDLED_ORG, Config, ConfigError
+from bot.orgfile import OrgFileError
+
+DEMO_DB = "sqlite:///gridbot-demo.db"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args) or 0
+    except (OrgFileError, ConfigError) as err:
+        print(f"错误：{err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gridbot", description="红网格工单机器人")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = p.add_subparsers(metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run the whole bot on the bundled sample county in this terminal")
+    demo.add_argument("--db", default=DEMO_DB, help=f"SQLAlchemy URL (default {DEMO_DB}, reset at start)")
+    demo.add_argument("--keep", action="store_true", help="keep the demo database from the last run")
+    demo.set_defaults(run=_demo)
+
+    run = sub.add_parser("run", help="run the bot (production)")
+    run.add_argument("--config")
+    run.add_argument("--transport", choices=("wechaty", "console"))
+    run.add_argument("--org", help="import/sync this org file first")
+    run.add_argument("--db")
+    run.set_defaults(run=_run)
+
+    org = sub.add_parser("org", help="import or show the org tree")
+    org_sub = org.add_subparsers(metavar="ACTION")
+    imp = org_sub.add_parser("import", help="validate and import an org file")
+    imp.add_argument("file")
+    imp.add_argument("--db", default=None)
+    imp.set_defaults(run=_org_import)
+    show = org_sub.add_parser("show", help="print the imported org tree")
+    show.add_argument("--db", default=None)
+    show.set_defaults(run=_org_show)
+
+    classify = sub.add_parser("classify", help='JSON lines {"id","text"} on stdin → classifications on stdout')
+    classify.set_defaults(run=_classify)
+
+    replay = sub.add_parser("replay", help="run a scenario on a virtual clock (SPEC §6.3)")
+    replay.add_argument("scenario")
+    replay.add_argument("--org")
+    replay.add_argument("--db", default=None)
+    replay.set_defaults(run=_replay)
+
+    tickets = sub.add_parser("tickets", help="list tickets")
+    tickets.add_argument("--db", default=None)
+    tickets.add_argument("--json", action="store_true", help="a JSON array (SPEC §6.2)")
+    tickets.set_defaults(run=_tickets)
+    return p
+
+
+def _demo(args) -> int:
+    from bot.runtime import console_bot
+    from sqlalchemy.engine import make_url
+
+    url = make_url(args.db)
+    if not args.keep and url.get_backend_name() == "sqlite" and url.database:
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.database + suffix).unlink(missing_ok=True)
+    bot = console_bot(Config(db=args.db, org=str(BUNDLED_ORG)))
+    asyncio.run(bot.run())
+    return 0
+
+
+def _run(args) -> int:
+    from bot.runtime import console_bot
+
+    config = Config.load(args.config).override(transport=args.transport, org=args.org, db=args.db)
+    if config.transport != "console":
+        print(f"错误：{config.transport} 通道尚未接入，目前只能用 --transport console。", file=sys.stderr)
+        return 2
+    asyncio.run(console_bot(config).run())
+    return 0
+
+
+def _org_import(args) -> int:
+    from bot.runtime import import_org
+    from bot.storage.db import make_engine
+
+    counts = import_org(make_engine(Config().override(db=args.db).db), args.file)
+    print(f"已导入：{counts['nodes']} 个节点，{counts['departments']} 个部门，{counts['members']} 名人员。")
+    return 0
+
+
+def _org_show(args) -> int:
+    from bot.domain.org import OrgDirectory
+    from bot.storage.db import make_engine, session
+
+    with session(make_engine(Config().override(db=args.db).db)) as s:
+        org = OrgDirectory(s)
+        if not org.is_imported():
+            print("尚未导入组织架构（gridbot org import ORG.yaml --db URL）。", file=sys.stderr)
+            return 1
+        for node in org.nodes():
+            members = "、".join(f"{m.name}({m.role})" for m in org.members_at(node))
+            room = f" 〔{node.room_topic}〕" if node.room_topic else ""
+            print(f"{'  ' * node.depth}{node.name} [{node.level}]{room}{'  ' + members if members else ''}")
+    return 0
+
+
+def _classify(args) -> int:
+    from bot.runtime import load_classifier
+
+    classifier = load_classifier(Config())
+    for lineno, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            text = item["text"]
+            if not isinstance(text, str):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            print(f"第{lineno}行不是 {{\"id\", \"text\"}} 格式的 JSON，已跳过", file=sys.stderr)
+            continue
+        found = classifier.classify(text)
+        print(json.dumps({"id": item.get("id"), "is_issue": found.is_issue, "department": found.department,
+                          "urgency": found.urgency, "keywords": list(found.keywords)}, ensure_ascii=False),
+              flush=False)
+    sys.stdout.flush()
+    return 0
+
+
+def _replay(args) -> int:
+    from bot.runtime import replay_bot
+
+    try:
+        scenario = open(args.scenario, encoding="utf-8")
+    except OSError as err:
+        print(f"错误：读不了场景文件 {args.scenario}：{err.strerror}", file=sys.stderr)
+        return 2
+    with scenario:
+        bot = replay_bot(Config().override(db=args.db, org=args.org), scenario)
+        asyncio.run(bot.run())
+    return 0
+
+
+def _tickets(args) -> int:
+    from bot.domain.org import OrgDirectory
+    from bot.domain.tickets import ticket_json, ticket_rows
+    from bot.storage.db import make_engine, session
+
+    with session(make_engine(Config().override(db=args.db).db)) as s:
+        rows = ticket_rows(s)
+        org = OrgDirectory(s)
+        tz = org.settings.tz if org.is_imported() else None
+        data = [ticket_json(t, path, followers, tz) for t, path, followers in rows]
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        for t in data:
+            print(f"{t['no']}\t{t['status']}\t{t['department']}\t{t['urgency']}\t{t['node']}\t{t['text'][:30]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

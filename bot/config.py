@@ -1,0 +1,47 @@
+"""Run settings: defaults, then the config file (YAML), then command-line flags."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+import yaml
+
+from bot.storage.db import DEFAULT_URL
+
+BUNDLED_ORG = Path(__file__).with_name("data") / "sample_county.yaml"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Config:
+    db: str = DEFAULT_URL
+    org: str | None = None
+    transport: str = "console"
+    cache_dir: str = field(default_factory=lambda: os.environ.get(
+        "GRIDBOT_CACHE_DIR", str(Path.home() / ".cache" / "gridbot")))
+    lexicon: tuple[str, ...] = ()     # extra lexicon files or folders a county adds
+
+    @classmethod
+    def load(cls, path: str | None) -> "Config":
+        if path is None:
+            return cls()
+        try:
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+            raise ConfigError(f"读不了配置文件 {path}：{err}") from err
+        if not isinstance(raw, dict):
+            raise ConfigError(f"配置文件 {path} 顶层必须是键值对")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ConfigError(f"配置文件 {path} 有未知的设置：{', '.join(unknown)}（可用：{', '.join(sorted(known))}）")
+        if "lexicon" in raw:
+            raw["lexicon"] = tuple(raw["lexicon"] or ())
+        return cls(**{k: v for k, v in raw.items() if v is not None})
+
+    def override(self, **flags) -> "Config":
+        return replace(self, **{k: v for k, v in flags.items() if v is not None})

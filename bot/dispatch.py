@@ -1,0 +1,155 @@
+"""Routing a message to a handler: command parsing, routers, the per-message context.
+
+Dispatch order: a message that starts with a command prefix (after any leading @mentions) goes
+to exactly one command handler; every other message goes to the natural-text handlers in the
+order their routers were included, and the first one that returns True ends the dispatch.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bot.clock import Clock
+from bot.domain.org import OrgDirectory, Room
+from bot.domain.tickets import Actor, TicketService
+from bot.errors import UserError
+from bot.outbox import Outbox
+from bot.transport import Incoming, Outgoing
+
+MAX_TEXT = 2000
+COMMAND_PREFIXES = "#＃/"
+_LEADING_MENTIONS = re.compile(r"^(?:@[^\s\u2005]+[\s\u2005]+)+")
+_COMMAND_NAME = re.compile(r"[\u4e00-\u9fff]{1,8}|[A-Za-z]+")
+_TICKET_NO = re.compile(r"^[Tt]?(\d{1,9})$")
+
+
+@dataclass
+class Context:
+    msg: Incoming
+    actor: Actor
+    room: Room
+    org: OrgDirectory
+    tickets: TicketService
+    clock: Clock
+    outbox: Outbox
+    services: dict[str, object] = field(default_factory=dict)
+
+    def reply(self, text: str, mentions: tuple[str, ...] = ()) -> None:
+        if self.msg.room_id is None:
+            self.outbox.post(Outgoing(text=text, to=self.msg.sender_id))
+        else:
+            self.outbox.post(Outgoing(text=text, room_id=self.msg.room_id, room_topic=self.msg.room_topic,
+                                      mentions=mentions))
+
+    @property
+    def roles(self) -> set[str]:
+        return self.org.role_names(self.actor.contact_id)
+
+
+CommandHandler = Callable[[Context, str], Awaitable[str | None]]
+TextHandler = Callable[[Context], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    handler: CommandHandler
+    usage: str
+    summary: str
+    roles: frozenset[str] | None      # who sees it in #帮助; None: everyone
+
+
+class Router:
+    """One feature's handlers; included explicitly into the Dispatcher in one place."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.commands: list[Command] = []
+        self.text_handlers: list[TextHandler] = []
+
+    def command(self, name: str, *, usage: str, summary: str, roles: set[str] | None = None):
+        def register(fn: CommandHandler) -> CommandHandler:
+            self.commands.append(Command(name, fn, usage, summary, frozenset(roles) if roles else None))
+            return fn
+        return register
+
+    def text(self, fn: TextHandler) -> TextHandler:
+        self.text_handlers.append(fn)
+        return fn
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    name: str
+    args: str
+
+
+def parse_command(text: str, known: set[str]) -> ParsedCommand | None:
+    """`#办结 T12 已修好` → ("办结", "T12 已修好"). Leading @mentions are allowed. A `/` prefix counts only
+    for known commands, so WeChat's `/::)` emoticons and paths are not mistaken for commands."""
+    body = _LEADING_MENTIONS.sub("", text.strip()).lstrip()
+    if not body or body[0] not in COMMAND_PREFIXES:
+        return None
+    prefix, rest = body[0], body[1:].lstrip()
+    for name in sorted(known, key=len, reverse=True):
+        if rest.startswith(name):
+            return ParsedCommand(name, rest[len(name):].strip())
+    match = _COMMAND_NAME.match(rest)
+    if match is None or prefix == "/":
+        return None
+    return ParsedCommand(match.group(0), rest[match.end():].strip())
+
+
+def parse_ticket_no(token: str, usage: str) -> str:
+    """`T12`, `t12`, `Ｔ１２` or `12` → `T12`."""
+    match = _TICKET_NO.match(unicodedata.normalize("NFKC", token.strip()))
+    if match is None:
+        raise UserError(f"工单号格式不对：{token}。用法：{usage}")
+    return f"T{int(match.group(1))}"
+
+
+def split_args(args: str, count: int) -> list[str]:
+    """Split off the first `count - 1` whitespace-separated words; the last part keeps its spaces."""
+    parts = args.split(maxsplit=count - 1)
+    return parts + [""] * (count - len(parts))
+
+
+class Dispatcher:
+    def __init__(self) -> None:
+        self.commands: dict[str, Command] = {}
+        self.text_handlers: list[TextHandler] = []
+
+    def include_routers(self, *routers: Router) -> None:
+        for router in routers:
+            for cmd in router.commands:
+                if cmd.name in self.commands:
+                    raise ValueError(f"command {cmd.name} registered twice")
+                self.commands[cmd.name] = cmd
+            self.text_handlers.extend(router.text_handlers)
+
+    async def handle(self, ctx: Context) -> None:
+        parsed = parse_command(ctx.msg.text, set(self.commands)) if ctx.msg.kind == "text" else None
+        if parsed is None:
+            for handler in self.text_handlers:
+                if await handler(ctx):
+                    return
+            return
+        if len(ctx.msg.text) > MAX_TEXT:
+            raise UserError(f"消息过长（超过{MAX_TEXT}字），请精简后再发。")
+        cmd = self.commands.get(parsed.name)
+        if cmd is None:
+            raise UserError(self._unknown(parsed.name))
+        reply = await cmd.handler(ctx, parsed.args)
+        if reply:
+            ctx.reply(reply)
+
+    def _unknown(self, name: str) -> str:
+        close = difflib.get_close_matches(name, list(self.commands), n=1, cutoff=0.0)
+        hint = f"您是不是要用 #{close[0]}？" if close and difflib.SequenceMatcher(None, name, close[0]).ratio() > 0 else ""
+        return f"没有“#{name}”这个命令。{hint}发送 #帮助 查看可用命令。"
+
+    def visible_to(self, roles: set[str]) -> list[Command]:
+        return [c for c in self.commands.values() if c.roles is None or c.roles & roles]

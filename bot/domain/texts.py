@@ -1,0 +1,149 @@
+"""Every user-facing sentence about tickets, in one place to read and review together."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.departments import department_name
+from bot.storage.models import Ticket, TicketEvent
+
+STATUS_NAMES = {
+    "open": "待受理",
+    "accepted": "处置中",
+    "resolved": "已办结",
+    "closed": "已归档",
+    "cancelled": "已撤销",
+}
+URGENCY_NAMES = {"urgent": "紧急", "normal": "一般"}
+RATINGS = ("满意", "基本满意", "不满意")
+EVENT_NAMES = {
+    "opened": "上报",
+    "followed": "重复反映",
+    "accepted": "受理",
+    "transferred": "转派",
+    "resolved": "办结",
+    "rated": "评价",
+    "reopened": "重新办理",
+    "closed": "归档",
+    "cancelled": "撤销",
+}
+
+
+def when(dt: datetime, tz: ZoneInfo) -> str:
+    local = dt.astimezone(tz)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def dept(code: str | None) -> str:
+    return department_name(code) if code else "待分派"
+
+
+def mention(name: str) -> str:
+    # WeChat renders a mention as "@name" followed by a four-per-em space.
+    return f"@{name}\u2005"
+
+
+def acknowledged(t: Ticket, assignee_name: str | None, tz: ZoneInfo) -> str:
+    who = f"由{assignee_name}负责" if assignee_name else "待指派处理人"
+    head = "【紧急】" if t.urgency == "urgent" else ""
+    return (f"{head}已登记工单 {t.no}（{dept(t.department)}），{who}，"
+            f"{when(t.accept_by, tz)}前受理，{when(t.resolve_by, tz)}前办结。"
+            f"查进度请发：#查询 {t.no}")
+
+
+def grid_alert(t: Ticket, node_path: str, text: str, assignee_name: str | None, tz: ZoneInfo) -> str:
+    who = f"{mention(assignee_name)}请于{when(t.accept_by, tz)}前受理：#受理 {t.no}" if assignee_name \
+        else f"本网格暂无网格员，请管理员指派：#受理 {t.no}"
+    return (f"【新工单 {t.no}｜{URGENCY_NAMES[t.urgency]}｜{dept(t.department)}】\n"
+            f"地点：{_place(t, node_path)}\n内容：{text}\n上报人：{t.reporter_name}\n{who}")
+
+
+def department_dispatch(t: Ticket, node_path: str, text: str, assignee_name: str | None, tz: ZoneInfo) -> str:
+    return (f"【工单派发 {t.no}｜{URGENCY_NAMES[t.urgency]}】\n地点：{_place(t, node_path)}\n内容：{text}\n"
+            f"网格负责人：{assignee_name or '待指派'}\n办结时限：{when(t.resolve_by, tz)}\n"
+            f"受理请发：#受理 {t.no}；办结请发：#办结 {t.no} 处理说明")
+
+
+def urgent_alert(t: Ticket, node_path: str, text: str, assignee_name: str | None, tz: ZoneInfo) -> str:
+    return (f"【紧急工单 {t.no}｜{dept(t.department)}】\n地点：{_place(t, node_path)}\n内容：{text}\n"
+            f"网格负责人：{assignee_name or '待指派'}，须{when(t.accept_by, tz)}前受理")
+
+
+def _place(t: Ticket, node_path: str) -> str:
+    return f"{node_path}（{t.location}）" if t.location else node_path
+
+
+def accepted(t: Ticket, by_name: str) -> str:
+    return f"{by_name}已受理工单 {t.no}（{dept(t.department)}），正在处置。"
+
+
+def transferred(t: Ticket, old: str | None, by_name: str) -> str:
+    return f"工单 {t.no} 已由{by_name}从{dept(old)}转派至{dept(t.department)}。"
+
+
+def resolved(t: Ticket, by_name: str) -> str:
+    return f"工单 {t.no} 已由{by_name}办结：{t.resolution}"
+
+
+def rate_request(t: Ticket, reporter_name: str) -> str:
+    return (f"{mention(reporter_name)}您反映的问题（工单 {t.no}）已办结：{t.resolution}\n"
+            f"请评价：#评价 {t.no} 满意 / 基本满意 / 不满意")
+
+
+def rated(t: Ticket, rating: str) -> str:
+    if rating == "不满意":
+        return f"收到您对工单 {t.no} 的评价：不满意。工单已重新交办，我们会继续跟进。"
+    return f"感谢评价！工单 {t.no} 评价为“{rating}”，已归档。"
+
+
+def reopened(t: Ticket, assignee_name: str | None, note: str, tz: ZoneInfo) -> str:
+    who = mention(assignee_name) if assignee_name else ""
+    reason = f"，意见：{note}" if note else ""
+    return (f"{who}工单 {t.no} 上报人评价不满意{reason}，已重新交办，"
+            f"请于{when(t.resolve_by, tz)}前办结：#办结 {t.no} 处理说明")
+
+
+def cancelled(t: Ticket, by_name: str) -> str:
+    return f"工单 {t.no} 已由{by_name}撤销。"
+
+
+def ticket_detail(t: Ticket, node_path: str, assignee_name: str | None, events: list[TicketEvent],
+                  tz: ZoneInfo) -> str:
+    lines = [
+        f"工单 {t.no}｜{STATUS_NAMES[t.status]}｜{dept(t.department)}｜{URGENCY_NAMES[t.urgency]}",
+        f"地点：{_place(t, node_path)}",
+        f"内容：{t.text}",
+        f"处理人：{assignee_name or '待指派'}",
+        f"受理时限：{when(t.accept_by, tz)}；办结时限：{when(t.resolve_by, tz)}",
+    ]
+    if t.rating:
+        lines.append(f"评价：{t.rating}")
+    lines.append("记录：")
+    for e in events:
+        who = e.actor_name or "系统"
+        detail = f"：{e.detail}" if e.detail else ""
+        lines.append(f"· {when(e.at, tz)} {who} {EVENT_NAMES.get(e.kind, e.kind)}{detail}")
+    return "\n".join(lines)
+
+
+def ticket_list(tickets: list[Ticket], tz: ZoneInfo) -> str:
+    if not tickets:
+        return "您目前没有未办结的工单。"
+    lines = ["您的未办结工单："]
+    for t in tickets:
+        lines.append(f"· {t.no}｜{STATUS_NAMES[t.status]}｜{dept(t.department)}｜"
+                     f"{when(t.resolve_by, tz)}前办结｜{_short(t.text)}")
+    return "\n".join(lines)
+
+
+def _short(text: str, limit: int = 20) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+NOT_FOUND = "未找到工单 {no}"
+NOT_ALLOWED_HANDLE = "只有该工单的处理人、所在网格的网格员、{dept}联络员或上级管理员可以{action}工单 {no}。"
+NOT_ALLOWED_RATE = "只有上报人可以评价工单 {no}。"
+NOT_ALLOWED_CANCEL = "只有上报人或管理员可以撤销工单 {no}。"
+BAD_STATUS = "工单 {no} 当前状态为“{status}”，不能{action}。"
+SAME_DEPARTMENT = "工单 {no} 已经属于{dept}。"
+NO_ORG = "尚未导入组织架构，请管理员先执行 gridbot org import。"

@@ -1,0 +1,291 @@
+"""The ticket's life (SPEC §3): opening with routing and deadlines, acceptance, transfer,
+resolution, rating, cancellation — with the permission rules and an event for every change."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, or_, select
+
+from bot.clock import Clock
+from bot.domain import texts
+from bot.domain.deadlines import due_after, ticket_deadlines
+from bot.domain.org import ADMIN_ROLES, HANDLER_ROLES, OrgDirectory, Room
+from bot.errors import UserError
+from bot.outbox import Outbox
+from bot.privacy import mask_private
+from bot.storage.models import Counter, Node, Ticket, TicketEvent, TicketFollower
+from bot.transport import Outgoing
+
+POLICE_DEPARTMENTS = frozenset({"police", "traffic"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    contact_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """A problem to open a ticket for, as the classifier (or #上报) found it."""
+
+    text: str
+    department: str | None
+    urgency: str
+    keywords: tuple[str, ...] = ()
+    location: str | None = None
+
+
+def next_number(session: Session, counter: str) -> int:
+    """The next value of a named sequence, taken with one atomic UPDATE … RETURNING."""
+    stmt = (update(Counter).where(col(Counter.name) == counter)
+            .values(value=Counter.value + 1).returning(Counter.value))
+    value = session.execute(stmt).scalar()
+    if value is None:
+        session.add(Counter(name=counter, value=1))
+        session.flush()
+        return 1
+    return value
+
+
+class TicketService:
+    def __init__(self, session: Session, clock: Clock, org: OrgDirectory, outbox: Outbox) -> None:
+        self.s = session
+        self.clock = clock
+        self.org = org
+        self.outbox = outbox
+
+    # ---- opening --------------------------------------------------------------------------
+    def open(self, report: Report, reporter: Actor, room: Room, source_room_id: str | None,
+             source_room_topic: str | None) -> Ticket:
+        settings = self.org.settings
+        now = self.clock.now()
+        node = room.node or self.org.home_node(reporter.contact_id) or self.org.root()
+        grid = self.org.grid_of(node)
+        assignee = self.assignee_for(grid, report.department)
+        accept_by, resolve_by = ticket_deadlines(now, report.urgency, settings.sla, settings.calendar,
+                                                 settings.tz)
+        ticket = Ticket(
+            no=f"T{next_number(self.s, 'T')}", department=report.department, urgency=report.urgency,
+            node_id=node.id, grid_id=grid.id if grid else None,
+            reporter_id=reporter.contact_id, reporter_name=reporter.name,
+            assignee_id=assignee[0] if assignee else None,
+            text=report.text, location=report.location, keywords=" ".join(report.keywords),
+            source_room_id=source_room_id, source_room_topic=source_room_topic,
+            created_at=now, accept_by=accept_by, resolve_by=resolve_by,
+        )
+        self.s.add(ticket)
+        self.s.flush()
+        self._event(ticket, reporter, "opened", report.text)
+        self._announce_new(ticket, node, grid, assignee[1] if assignee else None)
+        return ticket
+
+    def assignee_for(self, grid: Node | None, department: str | None) -> tuple[str, str] | None:
+        """The grid's first grid_worker; for police/traffic tickets its police member if any."""
+        if grid is None:
+            return None
+        if department in POLICE_DEPARTMENTS:
+            police = self.org.members_at(grid, "police")
+            if police:
+                return police[0].contact_id, police[0].name
+        workers = self.org.members_at(grid, "grid_worker")
+        return (workers[0].contact_id, workers[0].name) if workers else None
+
+    def _announce_new(self, t: Ticket, node: Node, grid: Node | None, assignee_name: str | None) -> None:
+        tz = self.org.settings.tz
+        self._reply_to_source(t, texts.acknowledged(t, assignee_name, tz))
+        relayed = mask_private(t.text)
+        if grid is not None and (grid.room_id or grid.room_topic) != t.source_room_id:
+            mentions = (t.assignee_id,) if t.assignee_id else ()
+            self.outbox.to_room(grid, texts.grid_alert(t, node.path, relayed, assignee_name, tz), mentions,
+                                urgent=t.urgency == "urgent")
+        self._dispatch_to_department(t, node, relayed, assignee_name)
+        if t.urgency == "urgent":
+            county = self.org.root()
+            if (county.room_id or county.room_topic) != t.source_room_id:
+                self.outbox.to_room(county, texts.urgent_alert(t, node.path, relayed, assignee_name, tz),
+                                    urgent=True)
+
+    def _dispatch_to_department(self, t: Ticket, node: Node, relayed: str, assignee_name: str | None) -> None:
+        if t.department is None:
+            return
+        room = self.org.department_room(t.department)
+        if room is not None:
+            self.outbox.to_room(room, texts.department_dispatch(t, node.path, relayed, assignee_name,
+                                                                self.org.settings.tz),
+                                urgent=t.urgency == "urgent")
+
+    def _reply_to_source(self, t: Ticket, text: str, mention_reporter: bool = False) -> None:
+        if t.source_room_id is None:
+            self.outbox.post(Outgoing(text=text, to=t.reporter_id))
+        else:
+            mentions = (t.reporter_id,) if mention_reporter else ()
+            self.outbox.post(Outgoing(text=text, room_id=t.source_room_id, room_topic=t.source_room_topic,
+                                      mentions=mentions))
+
+    # ---- lookups --------------------------------------------------------------------------
+    def get(self, no: str) -> Ticket:
+        ticket = self.s.exec(select(Ticket).where(Ticket.no == no)).first()
+        if ticket is None:
+            raise UserError(texts.NOT_FOUND.format(no=no))
+        return ticket
+
+    def events(self, t: Ticket) -> list[TicketEvent]:
+        return list(self.s.exec(select(TicketEvent).where(TicketEvent.ticket_id == t.id)
+                                .order_by(TicketEvent.at, TicketEvent.id)).all())
+
+    def followers(self, t: Ticket) -> list[TicketFollower]:
+        return list(self.s.exec(select(TicketFollower).where(TicketFollower.ticket_id == t.id)).all())
+
+    def detail(self, no: str) -> str:
+        t = self.get(no)
+        return texts.ticket_detail(t, self.org.node(t.node_id).path, self._name(t.assignee_id), self.events(t),
+                                   self.org.settings.tz)
+
+    def open_for(self, contact_id: str) -> list[Ticket]:
+        """Unfinished tickets the contact reported, follows, or is assigned."""
+        followed = select(TicketFollower.ticket_id).where(TicketFollower.contact_id == contact_id)
+        query = (select(Ticket)
+                 .where(col(Ticket.status).in_(("open", "accepted", "resolved")))
+                 .where(or_(Ticket.reporter_id == contact_id, Ticket.assignee_id == contact_id,
+                            col(Ticket.id).in_(followed)))
+                 .order_by(Ticket.id).limit(20))
+        return list(self.s.exec(query).all())
+
+    # ---- changes --------------------------------------------------------------------------
+    def accept(self, no: str, actor: Actor) -> Ticket:
+        t = self.get(no)
+        self._require_handler(t, actor, "受理")
+        self._require_status(t, ("open",), "受理")
+        t.status = "accepted"
+        t.accepted_at = self.clock.now()
+        self._event(t, actor, "accepted")
+        self._reply_to_source(t, texts.accepted(t, actor.name))
+        return t
+
+    def transfer(self, no: str, department: str, actor: Actor) -> tuple[Ticket, str | None]:
+        t = self.get(no)
+        self._require_handler(t, actor, "转派")
+        self._require_status(t, ("open", "accepted"), "转派")
+        if t.department == department:
+            raise UserError(texts.SAME_DEPARTMENT.format(no=no, dept=texts.dept(department)))
+        old = t.department
+        t.department = department
+        node = self.org.node(t.node_id)
+        grid = self.org.node(t.grid_id) if t.grid_id else None
+        assignee = self.assignee_for(grid, department)
+        if assignee is not None:
+            t.assignee_id = assignee[0]
+        self._event(t, actor, "transferred", f"{texts.dept(old)} → {texts.dept(department)}")
+        self._dispatch_to_department(t, node, mask_private(t.text), self._name(t.assignee_id))
+        return t, old
+
+    def resolve(self, no: str, note: str, actor: Actor) -> Ticket:
+        t = self.get(no)
+        self._require_handler(t, actor, "办结")
+        self._require_status(t, ("open", "accepted"), "办结")
+        now = self.clock.now()
+        if t.accepted_at is None:
+            t.accepted_at = now
+        t.status = "resolved"
+        t.resolved_at = now
+        t.resolution = note
+        self._event(t, actor, "resolved", note)
+        self._reply_to_source(t, texts.rate_request(t, t.reporter_name), mention_reporter=True)
+        return t
+
+    def rate(self, no: str, rating: str, note: str, actor: Actor) -> Ticket:
+        t = self.get(no)
+        if actor.contact_id != t.reporter_id:
+            raise UserError(texts.NOT_ALLOWED_RATE.format(no=no))
+        self._require_status(t, ("resolved",), "评价")
+        now = self.clock.now()
+        t.rating = rating
+        self._event(t, actor, "rated", f"{rating} {note}".strip())
+        if rating == "不满意":
+            settings = self.org.settings
+            rule = settings.sla.urgent if t.urgency == "urgent" else settings.sla.normal
+            t.status = "accepted"
+            t.reopen_count += 1
+            t.resolved_at = None
+            t.resolve_by = due_after(now, rule.resolve, settings.calendar, settings.tz)
+            t.escalation_level = 0
+            self._event(t, None, "reopened", note)
+            grid = self.org.node(t.grid_id) if t.grid_id else None
+            if grid is not None:
+                mentions = (t.assignee_id,) if t.assignee_id else ()
+                self.outbox.to_room(grid, texts.reopened(t, self._name(t.assignee_id), note, settings.tz),
+                                    mentions)
+        else:
+            t.status = "closed"
+            t.closed_at = now
+            self._event(t, None, "closed")
+        return t
+
+    def cancel(self, no: str, actor: Actor) -> Ticket:
+        t = self.get(no)
+        node = self.org.node(t.node_id)
+        if actor.contact_id != t.reporter_id and not self.org.holds_role(actor.contact_id, ADMIN_ROLES, node):
+            raise UserError(texts.NOT_ALLOWED_CANCEL.format(no=no))
+        self._require_status(t, ("open", "accepted"), "撤销")
+        t.status = "cancelled"
+        t.closed_at = self.clock.now()
+        self._event(t, actor, "cancelled")
+        return t
+
+    # ---- rules ----------------------------------------------------------------------------
+    def may_handle(self, t: Ticket, contact_id: str) -> bool:
+        """Assignee, grid_worker/police of the ticket's grid (or above), the department's liaison, or an
+        admin over the ticket's node."""
+        if contact_id == t.assignee_id or self.org.is_liaison(contact_id, t.department):
+            return True
+        node = self.org.node(t.node_id)
+        if self.org.holds_role(contact_id, ADMIN_ROLES, node):
+            return True
+        scope = self.org.node(t.grid_id) if t.grid_id else node
+        return self.org.holds_role(contact_id, HANDLER_ROLES, scope)
+
+    def _require_handler(self, t: Ticket, actor: Actor, action: str) -> None:
+        if not self.may_handle(t, actor.contact_id):
+            raise UserError(texts.NOT_ALLOWED_HANDLE.format(dept=texts.dept(t.department), action=action,
+                                                            no=t.no))
+
+    @staticmethod
+    def _require_status(t: Ticket, allowed: tuple[str, ...], action: str) -> None:
+        if t.status not in allowed:
+            raise UserError(texts.BAD_STATUS.format(no=t.no, status=texts.STATUS_NAMES[t.status], action=action))
+
+    def _event(self, t: Ticket, actor: Actor | None, kind: str, detail: str = "") -> None:
+        self.s.add(t)
+        self.s.add(TicketEvent(ticket_id=t.id, at=self.clock.now(), kind=kind, detail=detail,
+                               actor_id=actor.contact_id if actor else None,
+                               actor_name=actor.name if actor else ""))
+
+    def _name(self, contact_id: str | None) -> str | None:
+        return self.org.name_of(contact_id) if contact_id else None
+
+
+def ticket_json(t: Ticket, node_path: str, followers: list[str], tz) -> dict:
+    """The SPEC §6.2 `tickets --json` shape."""
+
+    def iso(dt: datetime | None) -> str | None:
+        return dt.astimezone(tz).isoformat() if dt else None
+
+    return {
+        "no": t.no, "status": t.status, "department": t.department, "urgency": t.urgency,
+        "node": node_path, "reporter": t.reporter_id, "assignee": t.assignee_id, "followers": followers,
+        "created_at": iso(t.created_at), "accept_by": iso(t.accept_by), "resolve_by": iso(t.resolve_by),
+        "escalation_level": t.escalation_level, "text": t.text,
+    }
+
+
+def ticket_rows(session: Session) -> list[tuple[Ticket, str, list[str]]]:
+    """Every ticket with its node path and follower ids, in number order (three queries in all)."""
+    tickets = list(session.exec(select(Ticket).order_by(Ticket.id)).all())
+    paths = dict(session.exec(select(Node.id, Node.path)).all())
+    followers: dict[int, list[str]] = {}
+    for f in session.exec(select(TicketFollower).order_by(TicketFollower.ticket_id)).all():
+        followers.setdefault(f.ticket_id, []).append(f.contact_id)
+    return [(t, paths.get(t.node_id, ""), followers.get(t.id, [])) for t in tickets]

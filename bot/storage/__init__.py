@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables and database sessions (SQLite by default, any SQLAlchemy URL)."""

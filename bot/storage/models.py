@@ -1,0 +1,116 @@
+"""Database tables. Every stored time is timezone-aware UTC (SQLModel's DateTime type enforces it)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+
+class OrgMeta(SQLModel, table=True):
+    """The org file's settings that are not tree nodes (one row)."""
+
+    id: int = Field(default=1, primary_key=True)
+    county: str
+    timezone: str = "Asia/Shanghai"
+    sla: str = "{}"             # JSON: {"urgent": {"accept": "10m", ...}, ...}
+    holidays: str = "[]"        # JSON list of ISO dates
+    workdays: str = "[]"
+    imported_at: datetime
+
+
+class Node(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    path: str = Field(unique=True)      # 遂川县/泉江镇/城南社区
+    name: str
+    level: str
+    depth: int
+    parent_id: int | None = Field(default=None, foreign_key="node.id")
+    room_topic: str | None = Field(default=None, index=True)
+    room_id: str | None = Field(default=None, index=True)   # the transport's id once bound
+    active: bool = True
+
+
+class DepartmentRoom(SQLModel, table=True):
+    code: str = Field(primary_key=True)
+    room_topic: str | None = Field(default=None, index=True)
+    room_id: str | None = Field(default=None, index=True)
+
+
+class Membership(SQLModel, table=True):
+    """A role held by a contact at a node (reaching its subtree) or in a department."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: str = Field(index=True)
+    name: str
+    role: str
+    node_id: int | None = Field(default=None, foreign_key="node.id", index=True)
+    department: str | None = None
+    position: int = 0          # order in the org file: "the grid's first grid_worker"
+
+
+class Counter(SQLModel, table=True):
+    """Sequence numbers for T- and N-numbers, incremented with a row update (portable, collision-free)."""
+
+    name: str = Field(primary_key=True)
+    value: int = 0
+
+
+class Ticket(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_ticket_status_created", "status", "created_at"),
+        Index("ix_ticket_grid_dept_status", "grid_id", "department", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    no: str = Field(unique=True)                 # T12
+    status: str = Field(default="open")          # open accepted resolved closed cancelled
+    department: str | None = None
+    urgency: str = "normal"
+    node_id: int = Field(foreign_key="node.id", index=True)
+    grid_id: int | None = Field(default=None, foreign_key="node.id")
+    reporter_id: str = Field(index=True)
+    reporter_name: str = ""
+    assignee_id: str | None = Field(default=None, index=True)
+    text: str
+    location: str | None = None
+    keywords: str = ""                            # space-separated
+    source_room_id: str | None = None             # where it was reported (None: 1:1)
+    source_room_topic: str | None = None
+    created_at: datetime
+    accept_by: datetime
+    resolve_by: datetime
+    accepted_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    escalation_level: int = 0
+    reopen_count: int = 0
+    resolution: str | None = None
+    rating: str | None = None
+
+
+class TicketFollower(SQLModel, table=True):
+    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True)
+    contact_id: str = Field(primary_key=True)
+    name: str = ""
+
+
+class TicketEvent(SQLModel, table=True):
+    """The ticket's history: who did what, when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    at: datetime
+    actor_id: str | None = None      # None: the bot itself (deadlines, escalation)
+    actor_name: str = ""
+    kind: str                        # opened accepted transferred resolved rated reopened closed cancelled
+    detail: str = ""
+
+
+class SeenMessage(SQLModel, table=True):
+    """Message ids already handled: the same id twice is one message."""
+
+    msg_id: str = Field(primary_key=True)
+    at: datetime
+
+

@@ -1,0 +1,1 @@
+"""Transport adapters behind the seam of bot.transport: replay (virtual clock), console (demo)."""

@@ -1,0 +1,80 @@
+"""Ticket commands: #查询 #受理 #转派 #办结 #评价 #撤销. Parse, call the ticket service, format."""
+from bot.departments import find_department
+from bot.dispatch import Context, Router, parse_ticket_no, split_args
+from bot.domain import texts
+from bot.errors import UserError
+from bot.privacy import mask_private
+
+router = Router("tickets")
+
+HANDLERS = {"grid_worker", "police", "liaison", "admin"}
+
+USAGE_QUERY = "#查询 [T12]"
+USAGE_ACCEPT = "#受理 T12"
+USAGE_TRANSFER = "#转派 T12 <部门>"
+USAGE_RESOLVE = "#办结 T12 <处理说明>"
+USAGE_RATE = "#评价 T12 满意/基本满意/不满意 [意见]"
+USAGE_CANCEL = "#撤销 T12"
+
+
+def _missing(usage: str) -> UserError:
+    return UserError(f"缺少参数。用法：{usage}")
+
+
+@router.command("查询", usage=USAGE_QUERY, summary="查工单进度；不带单号查自己的工单")
+async def query(ctx: Context, args: str) -> str:
+    if not args:
+        return texts.ticket_list(ctx.tickets.open_for(ctx.actor.contact_id), ctx.org.settings.tz)
+    no = parse_ticket_no(split_args(args, 2)[0], USAGE_QUERY)
+    return mask_private(ctx.tickets.detail(no))
+
+
+@router.command("受理", usage=USAGE_ACCEPT, summary="受理工单", roles=HANDLERS)
+async def accept(ctx: Context, args: str) -> str:
+    if not args:
+        raise _missing(USAGE_ACCEPT)
+    ticket = ctx.tickets.accept(parse_ticket_no(split_args(args, 2)[0], USAGE_ACCEPT), ctx.actor)
+    return None if ctx.msg.room_id == ticket.source_room_id else texts.accepted(ticket, ctx.actor.name)
+
+
+@router.command("转派", usage=USAGE_TRANSFER, summary="转派到其他部门", roles=HANDLERS)
+async def transfer(ctx: Context, args: str) -> str:
+    token, dept_text = split_args(args, 2)
+    if not token or not dept_text:
+        raise _missing(USAGE_TRANSFER)
+    no = parse_ticket_no(token, USAGE_TRANSFER)
+    code = find_department(dept_text.strip())
+    if code is None:
+        raise UserError(f"不认识的部门：{dept_text.strip()}。可填部门名称，如 城管、供水、供电、公安。")
+    ticket, old = ctx.tickets.transfer(no, code, ctx.actor)
+    return texts.transferred(ticket, old, ctx.actor.name)
+
+
+@router.command("办结", usage=USAGE_RESOLVE, summary="办结工单并请上报人评价", roles=HANDLERS)
+async def resolve(ctx: Context, args: str) -> str:
+    token, note = split_args(args, 2)
+    if not token or not note:
+        raise _missing(USAGE_RESOLVE)
+    ticket = ctx.tickets.resolve(parse_ticket_no(token, USAGE_RESOLVE), note.strip(), ctx.actor)
+    return None if ctx.msg.room_id == ticket.source_room_id else texts.resolved(ticket, ctx.actor.name)
+
+
+@router.command("评价", usage=USAGE_RATE, summary="评价已办结的工单")
+async def rate(ctx: Context, args: str) -> str:
+    token, rating_and_note = split_args(args, 2)
+    if not token or not rating_and_note:
+        raise _missing(USAGE_RATE)
+    no = parse_ticket_no(token, USAGE_RATE)
+    rating = next((r for r in sorted(texts.RATINGS, key=len, reverse=True) if rating_and_note.startswith(r)), None)
+    if rating is None:
+        raise UserError(f"评价只能是 满意、基本满意 或 不满意。用法：{USAGE_RATE}")
+    ticket = ctx.tickets.rate(no, rating, rating_and_note[len(rating):].strip(), ctx.actor)
+    return texts.rated(ticket, rating)
+
+
+@router.command("撤销", usage=USAGE_CANCEL, summary="撤销自己上报的工单")
+async def cancel(ctx: Context, args: str) -> str:
+    if not args:
+        raise _missing(USAGE_CANCEL)
+    ticket = ctx.tickets.cancel(parse_ticket_no(split_args(args, 2)[0], USAGE_CANCEL), ctx.actor)
+    return texts.cancelled(ticket, ctx.actor.name)
