@@ -1,0 +1,69 @@
+"""The test harness: a bot on a real SQLite file and a virtual clock, driven message by message
+through the same dispatch path production uses."""
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.app import Bot
+from bot.clock import VirtualClock
+from bot.domain.tickets import ticket_json, ticket_rows
+from bot.runtime import import_org
+from bot.storage.db import make_engine, session
+from bot.transport import ForwardedItem, Incoming, Outgoing
+from handlers import build_dispatcher
+
+DATA = Path(__file__).parent / "data"
+ORG_SMALL = DATA / "org_small.yaml"
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+class RecordingTransport:
+    """Records what the bot sends; messages come in through Harness.say."""
+
+    def __init__(self) -> None:
+        self.sent: list[Outgoing] = []
+
+    async def start(self, dispatch) -> None:
+        pass
+
+    async def send(self, out: Outgoing) -> None:
+        self.sent.append(out)
+
+    async def stop(self) -> None:
+        pass
+
+
+class Harness:
+    def __init__(self, db_url: str, classifier, start: datetime, org: Path = ORG_SMALL) -> None:
+        self.engine = make_engine(db_url)
+        self.clock = VirtualClock(start)
+        import_org(self.engine, str(org), self.clock)
+        self.transport = RecordingTransport()
+        self.bot = Bot(self.engine, self.clock, build_dispatcher(), classifier, self.transport)
+        self._ids = itertools.count(1)
+
+    async def say(self, sender: str, text: str, room: str | None = None, *, name: str = "",
+                  after: timedelta = timedelta(minutes=1), msg_id: str | None = None, kind: str = "text",
+                  items: tuple[tuple[str, str], ...] = ()) -> list[Outgoing]:
+        """Send one message as `sender` in `room` (None: 1:1 with the bot); return what the bot sent."""
+        self.clock.advance(after)
+        before = len(self.transport.sent)
+        await self.bot.dispatch(Incoming(
+            msg_id=msg_id or f"m{next(self._ids)}", sender_id=sender, sender_name=name, text=text,
+            room_id=room, room_topic=room, kind=kind,
+            items=tuple(ForwardedItem(n, t) for n, t in items)))
+        return self.transport.sent[before:]
+
+    def tickets(self) -> list[dict]:
+        with session(self.engine) as s:
+            return [ticket_json(t, path, f, TZ) for t, path, f in ticket_rows(s)]
+
+    def ticket(self, no: str) -> dict:
+        return next(t for t in self.tickets() if t["no"] == no)
+
+
+def to_room(sent: list[Outgoing], topic: str) -> list[Outgoing]:
+    return [o for o in sent if o.room_topic == topic and o.to is None]
