@@ -1,8 +1,10 @@
-"""The running bot: one dispatch path (dedup → unit of work → handler → commit → send) shared by
-every transport, and one error path for handlers."""
+"""The running bot: one dispatch path (dedup → unit of work → handler → commit → deliver) shared by
+every transport, one error path for handlers, and the due-work entry point for the scheduler."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -13,10 +15,10 @@ from bot.domain.org import NotImported, OrgDirectory
 from bot.domain.texts import NO_ORG
 from bot.domain.tickets import Actor, TicketService
 from bot.errors import UserError
-from bot.outbox import Outbox
+from bot.outbox import Outbox, deliver_due
 from bot.storage.db import session
 from bot.storage.models import SeenMessage
-from bot.transport import Incoming, Outgoing, Transport
+from bot.transport import Incoming, Transport
 
 log = logging.getLogger("gridbot")
 
@@ -24,45 +26,59 @@ APOLOGY = "抱歉，处理这条消息时出错了，已记录，请稍后再试
 
 
 class Bot:
-    def __init__(self, engine: Engine, clock: Clock, dispatcher: Dispatcher, classifier, transport: Transport):
+    def __init__(self, engine: Engine, clock: Clock, dispatcher: Dispatcher, classifier, transport: Transport,
+                 due_work=None):
         self.engine = engine
         self.clock = clock
         self.dispatcher = dispatcher
         self.classifier = classifier
         self.transport = transport
+        self.due_work = due_work          # scheduler.DueWork, when timing is wired in
+        self._tz: ZoneInfo | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        if self._tz is None:
+            with session(self.engine) as s:
+                org = OrgDirectory(s)
+                return org.settings.tz if org.is_imported() else ZoneInfo("Asia/Shanghai")
+        return self._tz
 
     async def run(self) -> None:
+        await self.deliver()
         await self.transport.start(self.dispatch)
 
     async def dispatch(self, msg: Incoming) -> None:
-        outbox = Outbox()
         with session(self.engine) as s:
             if not self._first_sighting(s, msg):
                 return
             org = OrgDirectory(s)
+            outbox = Outbox(s, self.clock)
             ctx = Context(msg=msg, actor=self._actor(org, msg), room=org.room(msg.room_id, msg.room_topic),
                           org=org, tickets=TicketService(s, self.clock, org, outbox), clock=self.clock,
                           outbox=outbox, services={"classifier": self.classifier, "dispatcher": self.dispatcher})
             try:
                 await self.dispatcher.handle(ctx)
-                s.commit()
             except (UserError, NotImported) as err:
-                s.rollback()
-                self._record_seen(s, msg)
-                outbox.drain()
+                self._undo(s, msg)
                 ctx.reply(err.reply if isinstance(err, UserError) else NO_ORG)
             except Exception:
-                s.rollback()
-                self._record_seen(s, msg)
-                outbox.drain()
                 log.exception("handler failed: msg_id=%s room=%s sender=%s", msg.msg_id, msg.room_topic,
                               msg.sender_id)
+                self._undo(s, msg)
                 ctx.reply(APOLOGY)
-        await self.send_all(outbox.drain())
+            s.commit()
+        await self.deliver()
 
-    async def send_all(self, messages: list[Outgoing]) -> None:
-        for out in messages:
-            await self.transport.send(out)
+    async def tick(self, until: datetime | None = None) -> None:
+        """Do everything due up to `until` (default: now), in time order, then deliver."""
+        if self.due_work is not None:
+            await self.due_work.run_until(until or self.clock.now(), self.deliver)
+        else:
+            await self.deliver()
+
+    async def deliver(self) -> None:
+        await deliver_due(self.engine, self.clock, self.transport, self.tz)
 
     def _first_sighting(self, s, msg: Incoming) -> bool:
         """Record the message id; False when it was handled before (a redelivery or a replay rerun)."""
@@ -76,9 +92,10 @@ class Bot:
             return False
         return True
 
-    def _record_seen(self, s, msg: Incoming) -> None:
+    def _undo(self, s, msg: Incoming) -> None:
+        """Roll back the handler's changes (and its queued messages) but keep the message as seen."""
+        s.rollback()
         s.add(SeenMessage(msg_id=msg.msg_id, at=self.clock.now()))
-        s.commit()
 
     @staticmethod
     def _actor(org: OrgDirectory, msg: Incoming) -> Actor:
@@ -86,5 +103,3 @@ class Bot:
         known = org.name_of(msg.sender_id)
         name = known if known != msg.sender_id else (msg.sender_name or msg.sender_id)
         return Actor(contact_id=msg.sender_id, name=name)
-
-

@@ -75,26 +75,27 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _demo(args) -> int:
-    from bot.runtime import console_bot
     from sqlalchemy.engine import make_url
+
+    from bot.runtime import console_bot, run_live
 
     url = make_url(args.db)
     if not args.keep and url.get_backend_name() == "sqlite" and url.database:
         for suffix in ("", "-wal", "-shm"):
             Path(url.database + suffix).unlink(missing_ok=True)
     bot = console_bot(Config(db=args.db, org=str(BUNDLED_ORG)))
-    asyncio.run(bot.run())
+    asyncio.run(run_live(bot))
     return 0
 
 
 def _run(args) -> int:
-    from bot.runtime import console_bot
+    from bot.runtime import console_bot, run_live
 
     config = Config.load(args.config).override(transport=args.transport, org=args.org, db=args.db)
     if config.transport != "console":
         print(f"错误：{config.transport} 通道尚未接入，目前只能用 --transport console。", file=sys.stderr)
         return 2
-    asyncio.run(console_bot(config).run())
+    asyncio.run(run_live(console_bot(config)))
     return 0
 
 

@@ -1,27 +1,105 @@
-"""Messages the domain wants sent. They are collected during a unit of work and handed to the
-transport only after the database transaction commits, so a rolled-back change sends nothing."""
+"""The one way out: messages are written to the outbox table inside the transaction that caused
+them, then delivered in order of priority. A crash loses no queued message and doubles none."""
 from __future__ import annotations
 
-from bot.storage.models import DepartmentRoom, Node
-from bot.transport import Outgoing
+import logging
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.clock import Clock
+from bot.storage.db import session as new_session
+from bot.storage.models import DepartmentRoom, Node, OutboxMessage
+from bot.transport import Outgoing, Transport
+
+log = logging.getLogger("gridbot.outbox")
+
+URGENT, NORMAL, BULK = 0, 1, 2
+QUIET_START = time(22, 0)
+QUIET_END = time(7, 0)
+LATE_AFTER = timedelta(hours=1)
+
+
+def quiet_until(at: datetime, tz: ZoneInfo) -> datetime | None:
+    """Within quiet hours (22:00–07:00 local), the 07:00 when they end; else None."""
+    local = at.astimezone(tz)
+    if local.time() >= QUIET_START:
+        return datetime.combine(local.date() + timedelta(days=1), QUIET_END, tz)
+    if local.time() < QUIET_END:
+        return datetime.combine(local.date(), QUIET_END, tz)
+    return None
 
 
 class Outbox:
-    def __init__(self) -> None:
-        self.pending: list[Outgoing] = []
+    """Queues messages in the caller's transaction."""
 
-    def post(self, out: Outgoing) -> None:
-        self.pending.append(out)
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.s = session
+        self.clock = clock
+
+    def post(self, out: Outgoing, *, kind: str = "reply", not_before: datetime | None = None,
+             priority: int | None = None, late_after: datetime | None = None) -> None:
+        now = self.clock.now()
+        self.s.add(OutboxMessage(
+            created_at=now, not_before=not_before or now,
+            priority=priority if priority is not None else (URGENT if out.urgent else NORMAL),
+            kind=kind, room_id=out.room_id, room_topic=out.room_topic, to=out.to, text=out.text,
+            mentions=" ".join(out.mentions), late_after=late_after))
 
     def to_room(self, room: Node | DepartmentRoom, text: str, mentions: tuple[str, ...] = (),
-                urgent: bool = False) -> bool:
+                urgent: bool = False, **options) -> bool:
         """Post to a node's or department's room; False when it has no room."""
         if room.room_topic is None and room.room_id is None:
             return False
         self.post(Outgoing(text=text, room_id=room.room_id or room.room_topic, room_topic=room.room_topic,
-                           mentions=mentions, urgent=urgent))
+                           mentions=mentions, urgent=urgent), **options)
         return True
 
-    def drain(self) -> list[Outgoing]:
-        out, self.pending = self.pending, []
-        return out
+
+def late_note(row: OutboxMessage, now: datetime, tz: ZoneInfo) -> str:
+    """A scheduled message going out over an hour after it was due (the bot was down) says so.
+    One held back by quiet hours is not late: it goes out when it was meant to."""
+    if row.late_after is None or now - max(row.late_after, row.not_before) <= LATE_AFTER:
+        return ""
+    due = row.late_after.astimezone(tz)
+    return f"（补发：原定 {due.month}月{due.day}日 {due:%H:%M}，机器人当时离线）\n"
+
+
+def next_pending_at(s: Session) -> datetime | None:
+    return s.exec(select(OutboxMessage.not_before).where(OutboxMessage.status == "pending")
+                  .order_by(OutboxMessage.not_before).limit(1)).first()
+
+
+async def deliver_due(engine: Engine, clock: Clock, transport: Transport, tz: ZoneInfo) -> int:
+    """Send every pending message that is due now, most urgent first, each claimed before sending."""
+    sent = 0
+    while True:
+        with new_session(engine) as s:
+            now = clock.now()
+            row = s.exec(select(OutboxMessage)
+                         .where(OutboxMessage.status == "pending", col(OutboxMessage.not_before) <= now)
+                         .order_by(OutboxMessage.priority, OutboxMessage.not_before, OutboxMessage.id)
+                         .limit(1)).first()
+            if row is None:
+                return sent
+            row.status = "sending"
+            s.add(row)
+            s.commit()
+            out = Outgoing(text=late_note(row, now, tz) + row.text, room_id=row.room_id, to=row.to,
+                           room_topic=row.room_topic, mentions=tuple(row.mentions.split()),
+                           urgent=row.priority == URGENT)
+            try:
+                await transport.send(out)
+            except Exception:
+                log.exception("send failed, message %s returned to the queue", row.id)
+                row.status = "pending"
+                s.add(row)
+                s.commit()
+                raise
+            row.status = "sent"
+            row.sent_at = clock.now()
+            s.add(row)
+            s.commit()
+            sent += 1

@@ -20,6 +20,8 @@ from bot.storage.models import DepartmentRoom, Membership
 from bot.transports.console import ConsoleDirectory, ConsoleTransport, Person
 from bot.transports.replay import ReplayTransport
 from handlers import build_dispatcher
+from scheduler import DueWork
+from scheduler.production import start_scheduler
 
 log = logging.getLogger("gridbot")
 
@@ -60,7 +62,9 @@ def console_bot(config: Config, stdin: TextIO | None = None, stdout: TextIO | No
     if config.org:
         import_org(engine, config.org, clock)
     transport = ConsoleTransport(console_directory(engine), clock, stdin=stdin, stdout=stdout)
-    return Bot(engine, clock, build_dispatcher(), load_classifier(config), transport)
+    bot = Bot(engine, clock, build_dispatcher(), load_classifier(config), transport, DueWork(engine, clock))
+    transport.on_tick = bot.tick
+    return bot
 
 
 def replay_bot(config: Config, lines: Iterable[str], out: TextIO | None = None, err: TextIO | None = None,
@@ -70,4 +74,16 @@ def replay_bot(config: Config, lines: Iterable[str], out: TextIO | None = None, 
     if config.org:
         import_org(engine, config.org, SystemClock())
     transport = ReplayTransport(lines, clock, out=out, err=err)
-    return Bot(engine, clock, build_dispatcher(), classifier or load_classifier(config), transport)
+    bot = Bot(engine, clock, build_dispatcher(), classifier or load_classifier(config), transport,
+              DueWork(engine, clock))
+    transport.on_tick = bot.tick
+    return bot
+
+
+async def run_live(bot: Bot) -> None:
+    """Run with APScheduler driving the due work (production and the terminal demo)."""
+    scheduler = start_scheduler(bot, bot.tz)
+    try:
+        await bot.run()
+    finally:
+        scheduler.shutdown(wait=False)

@@ -1,10 +1,11 @@
 """Every user-facing sentence about tickets, in one place to read and review together."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.departments import department_name
+from bot.privacy import mask_private
 from bot.storage.models import Ticket, TicketEvent
 
 STATUS_NAMES = {
@@ -19,6 +20,7 @@ RATINGS = ("满意", "基本满意", "不满意")
 EVENT_NAMES = {
     "opened": "上报",
     "followed": "重复反映",
+    "nudged": "催办",
     "accepted": "受理",
     "transferred": "转派",
     "resolved": "办结",
@@ -147,3 +149,59 @@ NOT_ALLOWED_CANCEL = "只有上报人或管理员可以撤销工单 {no}。"
 BAD_STATUS = "工单 {no} 当前状态为“{status}”，不能{action}。"
 SAME_DEPARTMENT = "工单 {no} 已经属于{dept}。"
 NO_ORG = "尚未导入组织架构，请管理员先执行 gridbot org import。"
+
+
+def duration(delta: timedelta) -> str:
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days}天{hours}小时" if hours else f"{days}天"
+    if hours:
+        return f"{hours}小时{minutes}分钟" if minutes else f"{hours}小时"
+    return f"{minutes}分钟"
+
+
+def accept_overdue(t: Ticket, assignee_name: str | None, tz: ZoneInfo) -> str:
+    who = mention(assignee_name) if assignee_name else ""
+    return (f"⏰{who}工单 {t.no}（{dept(t.department)}）已超过受理时限（{when(t.accept_by, tz)}），"
+            f"请尽快受理：#受理 {t.no}")
+
+
+def resolve_soon(t: Ticket, assignee_name: str | None, tz: ZoneInfo) -> str:
+    who = mention(assignee_name) if assignee_name else ""
+    return (f"⏰{who}工单 {t.no}（{dept(t.department)}）将于{when(t.resolve_by, tz)}到期，"
+            f"请按时办结：#办结 {t.no} 处理说明")
+
+
+def escalation(t: Ticket, reason: str, overdue: timedelta, assignee_name: str | None, node_path: str,
+               admin_names: list[str]) -> str:
+    heads = "".join(mention(n) for n in admin_names)
+    return (f"【逐级转报｜{reason}】工单 {t.no}（{dept(t.department)}｜{URGENCY_NAMES[t.urgency]}）"
+            f"{'已超期' + duration(overdue) if overdue >= timedelta(minutes=1) else '已到期'}，处理人：{assignee_name or '未指派'}。\n"
+            f"地点：{_place(t, node_path)}\n内容：{mask_private(t.text)}\n{heads}请督办。")
+
+
+def nudge(t: Ticket, assignee_name: str | None, by_name: str) -> str:
+    who = mention(assignee_name) if assignee_name else ""
+    return f"【催办】{who}{by_name}催办工单 {t.no}（{dept(t.department)}｜{STATUS_NAMES[t.status]}），请尽快处理。"
+
+
+def nudged(t: Ticket) -> str:
+    return f"已催办工单 {t.no}，已提醒处理人。"
+
+
+def nudge_too_soon(t: Ticket, last: datetime, tz: ZoneInfo) -> str:
+    return f"工单 {t.no} 已于{when(last, tz)}催办过，每张工单1小时内只能催办一次，请稍后再试。"
+
+
+def joined_existing(t: Ticket) -> str:
+    return (f"这个问题已在工单 {t.no}（{dept(t.department)}｜{STATUS_NAMES[t.status]}）中登记，"
+            f"已把您加为关注人，处理进展会同步告知。查进度请发：#查询 {t.no}")
+
+
+def already_reported(t: Ticket) -> str:
+    return f"您已反映过这个问题，工单 {t.no} 正在跟进，查进度请发：#查询 {t.no}"
+
+
+NOT_ALLOWED_NUDGE = "只有上报人、关注人或管理员可以催办工单 {no}。"

@@ -3,7 +3,7 @@ resolution, rating, cancellation — with the permission rules and an event for 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlmodel import Session, col, or_, select
@@ -12,6 +12,8 @@ from bot.clock import Clock
 from bot.domain import texts
 from bot.domain.deadlines import due_after, ticket_deadlines
 from bot.domain.org import ADMIN_ROLES, HANDLER_ROLES, OrgDirectory, Room
+from bot.domain.similarity import similar
+from bot.domain.timers import TicketTimers
 from bot.errors import UserError
 from bot.outbox import Outbox
 from bot.privacy import mask_private
@@ -19,6 +21,8 @@ from bot.storage.models import Counter, Node, Ticket, TicketEvent, TicketFollowe
 from bot.transport import Outgoing
 
 POLICE_DEPARTMENTS = frozenset({"police", "traffic"})
+DUPLICATE_WINDOW = timedelta(hours=24)
+NUDGE_INTERVAL = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -56,14 +60,20 @@ class TicketService:
         self.clock = clock
         self.org = org
         self.outbox = outbox
+        self.timers = TicketTimers(session, clock, org, outbox)
 
     # ---- opening --------------------------------------------------------------------------
     def open(self, report: Report, reporter: Actor, room: Room, source_room_id: str | None,
              source_room_topic: str | None) -> Ticket:
+        """Open a ticket, or join the reporter to an open ticket for the same problem (SPEC §3)."""
         settings = self.org.settings
         now = self.clock.now()
         node = room.node or self.org.home_node(reporter.contact_id) or self.org.root()
         grid = self.org.grid_of(node)
+        existing = self.find_duplicate(report, grid)
+        if existing is not None:
+            self._follow(existing, reporter, report.text, source_room_id, source_room_topic)
+            return existing
         assignee = self.assignee_for(grid, report.department)
         accept_by, resolve_by = ticket_deadlines(now, report.urgency, settings.sla, settings.calendar,
                                                  settings.tz)
@@ -79,8 +89,33 @@ class TicketService:
         self.s.add(ticket)
         self.s.flush()
         self._event(ticket, reporter, "opened", report.text)
+        self.timers.start(ticket)
         self._announce_new(ticket, node, grid, assignee[1] if assignee else None)
         return ticket
+
+    def find_duplicate(self, report: Report, grid: Node | None) -> Ticket | None:
+        """An open ticket of the same grid and department, opened within 24 h, about the same thing."""
+        if grid is None or report.department is None:
+            return None
+        candidates = self.s.exec(
+            select(Ticket).where(Ticket.grid_id == grid.id, Ticket.department == report.department,
+                                 col(Ticket.status).in_(("open", "accepted")),
+                                 col(Ticket.created_at) >= self.clock.now() - DUPLICATE_WINDOW)
+            .order_by(col(Ticket.id).desc()).limit(20)).all()
+        return next((t for t in candidates
+                     if similar(report.text, report.location, set(report.keywords), t.text, t.location,
+                                set(t.keywords.split()))), None)
+
+    def _follow(self, t: Ticket, who: Actor, text: str, room_id: str | None, topic: str | None) -> None:
+        known = who.contact_id == t.reporter_id or self.s.get(TicketFollower, (t.id, who.contact_id))
+        reply = texts.already_reported(t) if known else texts.joined_existing(t)
+        if not known:
+            self.s.add(TicketFollower(ticket_id=t.id, contact_id=who.contact_id, name=who.name))
+            self._event(t, who, "followed", text)
+        if room_id is None:
+            self.outbox.post(Outgoing(text=reply, to=who.contact_id))
+        else:
+            self.outbox.post(Outgoing(text=reply, room_id=room_id, room_topic=topic))
 
     def assignee_for(self, grid: Node | None, department: str | None) -> tuple[str, str] | None:
         """The grid's first grid_worker; for police/traffic tickets its police member if any."""
@@ -162,6 +197,7 @@ class TicketService:
         t.status = "accepted"
         t.accepted_at = self.clock.now()
         self._event(t, actor, "accepted")
+        self.timers.plan(t)
         self._reply_to_source(t, texts.accepted(t, actor.name))
         return t
 
@@ -193,6 +229,7 @@ class TicketService:
         t.resolved_at = now
         t.resolution = note
         self._event(t, actor, "resolved", note)
+        self.timers.plan(t)
         self._reply_to_source(t, texts.rate_request(t, t.reporter_name), mention_reporter=True)
         return t
 
@@ -212,6 +249,7 @@ class TicketService:
             t.resolved_at = None
             t.resolve_by = due_after(now, rule.resolve, settings.calendar, settings.tz)
             t.escalation_level = 0
+            self.timers.reset_after_reopen(t)
             self._event(t, None, "reopened", note)
             grid = self.org.node(t.grid_id) if t.grid_id else None
             if grid is not None:
@@ -233,6 +271,30 @@ class TicketService:
         t.status = "cancelled"
         t.closed_at = self.clock.now()
         self._event(t, actor, "cancelled")
+        self.timers.plan(t)
+        return t
+
+    def nudge(self, no: str, actor: Actor) -> Ticket:
+        """#催办: the reporter, a follower or an admin above nudges the assignee, once an hour at most."""
+        t = self.get(no)
+        node = self.org.node(t.node_id)
+        allowed = (actor.contact_id == t.reporter_id
+                   or self.s.get(TicketFollower, (t.id, actor.contact_id)) is not None
+                   or self.org.holds_role(actor.contact_id, ADMIN_ROLES, node))
+        if not allowed:
+            raise UserError(texts.NOT_ALLOWED_NUDGE.format(no=no))
+        self._require_status(t, ("open", "accepted"), "催办")
+        now = self.clock.now()
+        if t.last_nudged_at is not None and now - t.last_nudged_at < NUDGE_INTERVAL:
+            raise UserError(texts.nudge_too_soon(t, t.last_nudged_at, self.org.settings.tz))
+        t.last_nudged_at = now
+        self._event(t, actor, "nudged")
+        text = texts.nudge(t, self._name(t.assignee_id), actor.name)
+        mentions = (t.assignee_id,) if t.assignee_id else ()
+        grid = self.org.node(t.grid_id) if t.grid_id else None
+        if grid is None or not self.outbox.to_room(grid, text, mentions, urgent=t.urgency == "urgent"):
+            if t.assignee_id:
+                self.outbox.post(Outgoing(text=text, to=t.assignee_id))
         return t
 
     # ---- rules ----------------------------------------------------------------------------

@@ -87,6 +87,12 @@ class Ticket(SQLModel, table=True):
     reopen_count: int = 0
     resolution: str | None = None
     rating: str | None = None
+    # Deadline bookkeeping (bot/domain/timers.py): what has been done, and when to look again.
+    next_action_at: datetime | None = Field(default=None, index=True)
+    accept_reminded_at: datetime | None = None
+    pre_reminded_at: datetime | None = None
+    next_escalation_at: datetime | None = None
+    last_nudged_at: datetime | None = None
 
 
 class TicketFollower(SQLModel, table=True):
@@ -114,3 +120,34 @@ class SeenMessage(SQLModel, table=True):
     at: datetime
 
 
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Every message the bot sends, written in the same transaction as the change that caused it.
+
+    pending → sending (claimed, just before the transport is called) → sent. A row left in
+    `sending` by a crash is never sent again: a message may be lost in that instant, never doubled.
+    """
+
+    __table_args__ = (Index("ix_outbox_due", "status", "not_before", "priority", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime
+    not_before: datetime                 # scheduled reminders and quiet hours push this forward
+    priority: int = 1                    # 0 urgent, 1 normal, 2 bulk
+    kind: str = "reply"                  # reply alert reminder escalation digest …
+    room_id: str | None = None
+    room_topic: str | None = None
+    to: str | None = None
+    text: str
+    mentions: str = ""                   # space-separated contact ids
+    late_after: datetime | None = None   # sent later than this, the text says it is late
+    status: str = "pending"
+    sent_at: datetime | None = None
+
+
+class ScheduleRun(SQLModel, table=True):
+    """When each cron schedule (digests) last fired, so downtime is caught up once."""
+
+    name: str = Field(primary_key=True)
+    last_fire_at: datetime

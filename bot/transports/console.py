@@ -8,14 +8,14 @@ import re
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.clock import OffsetClock
 from bot.transport import Dispatch, ForwardedItem, Incoming, Outgoing
 
-Tick = Callable[[], Awaitable[None]]
+Tick = Callable[[datetime], Awaitable[None]]   # do everything due up to the given moment
 
 
 @dataclass(frozen=True)
@@ -167,9 +167,10 @@ class ConsoleTransport:
             if delta is None:
                 self._print("用法：/time +4h（也可 +30m、+2d、+1d4h）")
                 return
-            self.clock.advance(delta)
+            target = self.clock.now() + delta
             if self.on_tick is not None:
-                await self.on_tick()
+                await self.on_tick(target)
+            self.clock.advance_to(target)
         self._print(f"现在是 {self.clock.now().astimezone(self.dir.tz):%Y-%m-%d %H:%M}")
 
     def _incoming(self, text: str, kind: str = "text", items: tuple[ForwardedItem, ...] = ()) -> Incoming:

@@ -11,7 +11,7 @@ from typing import TextIO
 from bot.clock import VirtualClock
 from bot.transport import Dispatch, ForwardedItem, Incoming, Outgoing
 
-Tick = Callable[[], Awaitable[None]]
+Tick = Callable[[datetime], Awaitable[None]]   # do everything due up to the given moment
 
 
 class ReplayError(ValueError):
@@ -76,9 +76,9 @@ class ReplayTransport:
                 print(f"第{lineno}行已跳过：{err}", file=self.err)
                 continue
             self.tz = at.tzinfo
-            self.clock.advance_to(at)
             if self.on_tick is not None:
-                await self.on_tick()
+                await self.on_tick(at)
+            self.clock.advance_to(at)
             if incoming is not None:
                 await dispatch(incoming)
 

@@ -1,0 +1,96 @@
+"""Digests (SPEC/issue: 08:30 daily per grid room, Mondays 09:00 per community/town/county room):
+the open tickets of a grid, and a subtree's 问题清单 (open) and 解决清单 (resolved this week)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, or_, select
+
+from bot.domain import texts
+from bot.domain.org import OrgDirectory
+from bot.outbox import NORMAL, Outbox, quiet_until
+from bot.storage.models import Node, Ticket
+
+MAX_LINES = 30
+OPEN = ("open", "accepted")
+DONE = ("resolved", "closed")
+
+
+def _line(t: Ticket, now: datetime, tz) -> str:
+    overdue = "｜⚠已超期" if t.resolve_by < now or (t.status == "open" and t.accept_by < now) else ""
+    return (f"· {t.no}｜{texts.dept(t.department)}｜{texts.STATUS_NAMES[t.status]}｜"
+            f"{texts.when(t.resolve_by, tz)}前办结{overdue}")
+
+
+def _capped(lines: list[str]) -> list[str]:
+    if len(lines) <= MAX_LINES:
+        return lines
+    return lines[:MAX_LINES] + [f"……另有 {len(lines) - MAX_LINES} 件，发 #查询 工单号 查看"]
+
+
+def _subtree(node: Node):
+    escaped = node.path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(Node.path == node.path, col(Node.path).like(escaped + "/%", escape="\\"))
+
+
+def open_in_subtree(s: Session, node: Node) -> list[Ticket]:
+    return list(s.exec(select(Ticket).join(Node, Node.id == Ticket.node_id)
+                       .where(_subtree(node), col(Ticket.status).in_(OPEN)).order_by(Ticket.id)).all())
+
+
+def resolved_in_subtree(s: Session, node: Node, since: datetime) -> list[Ticket]:
+    return list(s.exec(select(Ticket).join(Node, Node.id == Ticket.node_id)
+                       .where(_subtree(node), col(Ticket.status).in_(DONE), col(Ticket.resolved_at) >= since)
+                       .order_by(Ticket.id)).all())
+
+
+def subtree_lists(s: Session, node: Node, now: datetime, since: datetime, tz) -> str:
+    open_tickets = open_in_subtree(s, node)
+    done = resolved_in_subtree(s, node, since)
+    lines = [f"【问题清单】{node.name} 未办结 {len(open_tickets)} 件"]
+    lines += _capped([_line(t, now, tz) for t in open_tickets]) or ["· 无"]
+    lines.append(f"【解决清单】{texts.when(since, tz)}以来办结 {len(done)} 件")
+    lines += _capped([f"· {t.no}｜{texts.dept(t.department)}｜{texts.when(t.resolved_at, tz)}办结"
+                      + (f"｜评价：{t.rating}" if t.rating else "") for t in done]) or ["· 无"]
+    return "\n".join(lines)
+
+
+class Digests:
+    def __init__(self, session: Session, org: OrgDirectory, outbox: Outbox) -> None:
+        self.s = session
+        self.org = org
+        self.outbox = outbox
+
+    def _timing(self, fired: datetime, now: datetime) -> dict:
+        held = quiet_until(max(fired, now), self.org.settings.tz)
+        return {"not_before": held or fired, "late_after": fired, "priority": NORMAL, "kind": "digest"}
+
+    def daily(self, fired: datetime, now: datetime) -> int:
+        """Each grid room with open tickets gets its list."""
+        tz = self.org.settings.tz
+        by_grid: dict[int, list[Ticket]] = {}
+        for t in self.s.exec(select(Ticket).where(col(Ticket.status).in_(OPEN), Ticket.grid_id.is_not(None))
+                             .order_by(Ticket.id)).all():
+            by_grid.setdefault(t.grid_id, []).append(t)
+        posted = 0
+        for grid_id, tickets in by_grid.items():
+            grid = self.org.node(grid_id)
+            local = fired.astimezone(tz)
+            text = "\n".join([f"【每日工单提醒 {local.month}月{local.day}日】{grid.name} 未办结 {len(tickets)} 件："]
+                             + _capped([_line(t, now, tz) for t in tickets]))
+            if grid.active and self.outbox.to_room(grid, text, **self._timing(fired, now)):
+                posted += 1
+        return posted
+
+    def weekly(self, fired: datetime, now: datetime) -> int:
+        """Each community, town and county room gets its subtree's 问题清单 and 解决清单."""
+        tz = self.org.settings.tz
+        since = fired - timedelta(days=7)
+        posted = 0
+        for node in self.org.nodes():
+            if node.level not in ("county", "town", "community") or not node.room_topic:
+                continue
+            if self.outbox.to_room(node, "【每周清单】\n" + subtree_lists(self.s, node, now, since, tz),
+                                   **self._timing(fired, now)):
+                posted += 1
+        return posted

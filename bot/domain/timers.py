@@ -1,0 +1,139 @@
+"""Ticket deadlines that act (SPEC §3): the accept-overdue reminder and escalation, the reminder
+before the resolve deadline, and escalation one level up (逐级转报) when it passes and again each
+further working day (every 2 h when urgent), up to the county.
+
+The ticket row is the record of what is due: `next_action_at` says when to look again, and the
+`*_at` fields say what has been done, so a restart or a virtual clock computes the same work."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from bot.clock import Clock
+from bot.domain import texts
+from bot.domain.org import OrgDirectory
+from bot.outbox import NORMAL, URGENT, Outbox, quiet_until
+from bot.storage.models import Node, Ticket
+from bot.transport import Outgoing
+
+ACTIVE = ("open", "accepted")
+PRE_RESOLVE_LEAD = {"urgent": timedelta(minutes=30), "normal": timedelta(hours=24)}
+URGENT_REPEAT = timedelta(hours=2)
+
+
+class TicketTimers:
+    def __init__(self, session: Session, clock: Clock, org: OrgDirectory, outbox: Outbox) -> None:
+        self.s = session
+        self.clock = clock
+        self.org = org
+        self.outbox = outbox
+
+    # ---- planning -------------------------------------------------------------------------
+    @staticmethod
+    def pending(t: Ticket) -> list[tuple[datetime, str]]:
+        """The actions still to come for this ticket, as (due, kind)."""
+        if t.status not in ACTIVE:
+            return []
+        actions = []
+        if t.status == "open" and t.accept_reminded_at is None:
+            actions.append((t.accept_by, "accept_overdue"))
+        if t.pre_reminded_at is None:
+            actions.append((t.resolve_by - PRE_RESOLVE_LEAD[t.urgency], "pre_resolve"))
+        if t.next_escalation_at is not None:
+            actions.append((t.next_escalation_at, "escalate"))
+        return sorted(actions)
+
+    def plan(self, t: Ticket) -> None:
+        actions = self.pending(t)
+        t.next_action_at = actions[0][0] if actions else None
+        self.s.add(t)
+
+    def reset_after_reopen(self, t: Ticket) -> None:
+        t.pre_reminded_at = None
+        t.next_escalation_at = t.resolve_by
+        self.plan(t)
+
+    def start(self, t: Ticket) -> None:
+        """A new ticket: escalation starts at the resolve deadline."""
+        t.next_escalation_at = t.resolve_by
+        self.plan(t)
+
+    # ---- running --------------------------------------------------------------------------
+    def due_tickets(self, now: datetime, limit: int = 200) -> list[Ticket]:
+        return list(self.s.exec(
+            select(Ticket).where(col(Ticket.next_action_at) <= now, col(Ticket.status).in_(ACTIVE))
+            .order_by(Ticket.next_action_at, Ticket.id).limit(limit)).all())
+
+    def run(self, t: Ticket) -> None:
+        """Do every action of `t` that is due now, in time order."""
+        now = self.clock.now()
+        for due, kind in self.pending(t):
+            if due > now:
+                break
+            getattr(self, f"_{kind}")(t, due)
+        self.plan(t)
+
+    def _accept_overdue(self, t: Ticket, due: datetime) -> None:
+        t.accept_reminded_at = self.clock.now()
+        self._remind_assignee(t, texts.accept_overdue(t, self._assignee_name(t), self.org.settings.tz), due)
+        self._escalate_once(t, due, "超期未受理")
+
+    def _pre_resolve(self, t: Ticket, due: datetime) -> None:
+        t.pre_reminded_at = self.clock.now()
+        self._remind_assignee(t, texts.resolve_soon(t, self._assignee_name(t), self.org.settings.tz), due)
+
+    def _escalate(self, t: Ticket, due: datetime) -> None:
+        more = self._escalate_once(t, due, "超期未办结")
+        if not more:
+            t.next_escalation_at = None
+        elif t.urgency == "urgent":
+            t.next_escalation_at = due + URGENT_REPEAT
+        else:
+            settings = self.org.settings
+            local = due.astimezone(settings.tz)
+            day = settings.calendar.add_workdays(local.date(), 1)
+            t.next_escalation_at = datetime.combine(day, local.time(), settings.tz)
+
+    def _escalate_once(self, t: Ticket, due: datetime, reason: str) -> bool:
+        """Raise the ticket one level and tell that level's room; False once the county is reached."""
+        chain = self._chain(t)
+        if t.escalation_level >= len(chain):
+            return False
+        t.escalation_level += 1
+        target = chain[t.escalation_level - 1]
+        admins = self.org.members_at(target, "admin")
+        overdue = self.clock.now() - (t.accept_by if reason == "超期未受理" else t.resolve_by)
+        text = texts.escalation(t, reason, overdue, self._assignee_name(t), self.org.node(t.node_id).path,
+                                [m.name for m in admins])
+        self._post(target, text, tuple(m.contact_id for m in admins), t, due, kind="escalation")
+        self.s.add(t)
+        return t.escalation_level < len(chain)
+
+    def _chain(self, t: Ticket) -> list[Node]:
+        """Rooms escalation climbs through: the grid's ancestors, nearest first (community, town, county)."""
+        base = self.org.node(t.grid_id) if t.grid_id else self.org.node(t.node_id)
+        return self.org.ancestors(base)
+
+    def _remind_assignee(self, t: Ticket, text: str, due: datetime) -> None:
+        grid = self.org.node(t.grid_id) if t.grid_id else None
+        mentions = (t.assignee_id,) if t.assignee_id else ()
+        if grid is not None and (grid.room_topic or grid.room_id):
+            self._post(grid, text, mentions, t, due, kind="reminder")
+        elif t.assignee_id:
+            self.outbox.post(Outgoing(text=text, to=t.assignee_id), kind="reminder",
+                             **self._timing(t, due))
+
+    def _post(self, room: Node, text: str, mentions: tuple[str, ...], t: Ticket, due: datetime,
+              kind: str) -> None:
+        self.outbox.to_room(room, text, mentions, urgent=t.urgency == "urgent", kind=kind, **self._timing(t, due))
+
+    def _timing(self, t: Ticket, due: datetime) -> dict:
+        # Non-urgent reminders wait out quiet hours; urgent ones never wait.
+        if t.urgency == "urgent":
+            return {"not_before": due, "late_after": due, "priority": URGENT}
+        held = quiet_until(max(due, self.clock.now()), self.org.settings.tz)
+        return {"not_before": held or due, "late_after": due, "priority": NORMAL}
+
+    def _assignee_name(self, t: Ticket) -> str | None:
+        return self.org.name_of(t.assignee_id) if t.assignee_id else None
