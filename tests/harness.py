@@ -14,6 +14,7 @@ from bot.runtime import import_org
 from bot.storage.db import make_engine, session
 from bot.transport import ForwardedItem, Incoming, Outgoing
 from handlers import build_dispatcher
+from scheduler import DueWork
 
 DATA = Path(__file__).parent / "data"
 ORG_SMALL = DATA / "org_small.yaml"
@@ -42,19 +43,27 @@ class Harness:
         self.clock = VirtualClock(start)
         import_org(self.engine, str(org), self.clock)
         self.transport = RecordingTransport()
-        self.bot = Bot(self.engine, self.clock, build_dispatcher(), classifier, self.transport)
+        self.bot = Bot(self.engine, self.clock, build_dispatcher(), classifier, self.transport,
+                       DueWork(self.engine, self.clock))
         self._ids = itertools.count(1)
 
     async def say(self, sender: str, text: str, room: str | None = None, *, name: str = "",
                   after: timedelta = timedelta(minutes=1), msg_id: str | None = None, kind: str = "text",
                   items: tuple[tuple[str, str], ...] = ()) -> list[Outgoing]:
-        """Send one message as `sender` in `room` (None: 1:1 with the bot); return what the bot sent."""
-        self.clock.advance(after)
+        """Send one message as `sender` in `room` (None: 1:1 with the bot) `after` the last one, doing
+        whatever fell due in between first, as replay does; return everything the bot sent meanwhile."""
         before = len(self.transport.sent)
+        await self.bot.tick(self.clock.now() + after)
         await self.bot.dispatch(Incoming(
             msg_id=msg_id or f"m{next(self._ids)}", sender_id=sender, sender_name=name, text=text,
             room_id=room, room_topic=room, kind=kind,
             items=tuple(ForwardedItem(n, t) for n, t in items)))
+        return self.transport.sent[before:]
+
+    async def tick(self, until: datetime) -> list[Outgoing]:
+        """Let time pass up to `until`; return what the bot sent meanwhile."""
+        before = len(self.transport.sent)
+        await self.bot.tick(until)
         return self.transport.sent[before:]
 
     def tickets(self) -> list[dict]:

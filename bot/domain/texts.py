@@ -205,3 +205,12 @@ def already_reported(t: Ticket) -> str:
 
 
 NOT_ALLOWED_NUDGE = "只有上报人、关注人或管理员可以催办工单 {no}。"
+
+
+def reminder(content: str, by_name: str) -> str:
+    return f"⏰提醒（{by_name}设置）：{content}"
+
+
+def reminder_set(when_at: datetime, send_at: datetime, content: str, tz: ZoneInfo) -> str:
+    held = f"（22:00–07:00 免打扰，顺延到{when(send_at, tz)}）" if send_at != when_at else ""
+    return f"好的，{when(when_at, tz)}提醒：{content}{held}"

@@ -1,0 +1,40 @@
+"""#提醒 (scheduled reminders) and #催办 (nudging a ticket's assignee)."""
+from bot.dispatch import Context, Router, parse_ticket_no, split_args
+from bot.domain import texts
+from bot.domain.reminders import MAX_REMINDER_TEXT, schedule_reminder
+from bot.errors import UserError
+from nlp.timeexpr import TimeExprError, split_time
+
+router = Router("reminders")
+
+USAGE_REMIND = "#提醒 <时间> <内容>，如 #提醒 明天9点 交防汛材料"
+USAGE_NUDGE = "#催办 T12"
+WORKERS = {"grid_worker", "police", "liaison", "admin"}
+
+
+@router.command("提醒", usage="#提醒 <时间> <内容>", summary="定时在本群提醒（如 明天9点、30分钟后）", roles=WORKERS)
+async def remind(ctx: Context, args: str) -> str:
+    if not ctx.roles & WORKERS:
+        raise UserError("只有网格员及以上可以设置提醒。")
+    if not args:
+        raise UserError(f"缺少参数。用法：{USAGE_REMIND}")
+    tz = ctx.org.settings.tz
+    try:
+        when, content = split_time(args, ctx.clock.now().astimezone(tz))
+    except TimeExprError as err:
+        raise UserError(f"{err}。用法：{USAGE_REMIND}") from err
+    if not content:
+        raise UserError(f"请写上提醒内容。用法：{USAGE_REMIND}")
+    if len(content) > MAX_REMINDER_TEXT:
+        raise UserError(f"提醒内容太长（超过{MAX_REMINDER_TEXT}字），请精简。")
+    send_at = schedule_reminder(ctx.outbox, tz, when, content, ctx.actor.name, ctx.msg.room_id,
+                                ctx.msg.room_topic, None if ctx.msg.room_id else ctx.actor.contact_id)
+    return texts.reminder_set(when, send_at, content, tz)
+
+
+@router.command("催办", usage=USAGE_NUDGE, summary="催促处理人尽快处理工单")
+async def nudge(ctx: Context, args: str) -> str:
+    if not args:
+        raise UserError(f"缺少参数。用法：{USAGE_NUDGE}")
+    ticket = ctx.tickets.nudge(parse_ticket_no(split_args(args, 2)[0], USAGE_NUDGE), ctx.actor)
+    return texts.nudged(ticket)

@@ -1,0 +1,110 @@
+"""#提醒, #催办 and duplicate reports, through chat; and a reminder due between two replay runs."""
+import json
+from datetime import datetime, timedelta
+
+from bot.cli import main
+from tests.harness import ORG_SMALL, TZ, to_room
+
+HOUSEHOLD = "5栋王建国中心户邻里群"
+GRID = "城南社区第3网格群"
+RESIDENT = "wxid_res_zhang"
+POWER_CUT = "5栋2单元从早上开始就没电了，冰箱都停了"
+
+
+def at(*args) -> datetime:
+    return datetime(*args, tzinfo=TZ)
+
+
+async def test_reminder_goes_out_once_at_its_time(harness):
+    reply, = await harness.say("wxid_liufang", "#提醒 30分钟后 把防汛物资清单交到社区", GRID)
+    assert reply.text.startswith("好的，11月25日 09:31提醒：把防汛物资清单交到社区")
+    assert await harness.tick(at(2026, 11, 25, 9, 30)) == []
+    sent = await harness.tick(at(2026, 11, 25, 9, 31))
+    assert [(o.room_topic, o.text) for o in sent] == [(GRID, "⏰提醒（网格员刘芳设置）：把防汛物资清单交到社区")]
+    later = await harness.tick(at(2026, 11, 26, 12, 0))
+    assert [o for o in later if o.text.startswith("⏰提醒")] == []
+
+
+async def test_reminder_in_quiet_hours_waits_until_seven(harness):
+    reply, = await harness.say("wxid_liufang", "#提醒 今晚23点 检查门窗", GRID)
+    assert "顺延到11月26日 07:00" in reply.text
+    sent = await harness.tick(at(2026, 11, 26, 7, 0))
+    assert [o.text for o in sent if "检查门窗" in o.text] == ["⏰提醒（网格员刘芳设置）：检查门窗"]
+
+
+async def test_reminder_in_private_chat(harness):
+    await harness.say("wxid_liufang", "#提醒 明天9点 入户走访", None)
+    sent = await harness.tick(at(2026, 11, 26, 9, 0))
+    assert [(o.to, o.room_topic) for o in sent if "入户走访" in o.text] == [("wxid_liufang", None)]
+
+
+async def test_reminder_refusals(harness):
+    cases = {
+        "#提醒 昨天9点 开会": "过去",
+        "#提醒 2月30日 开会": "2月30日",
+        "#提醒 明天9点": "请写上提醒内容",
+        "#提醒": "用法",
+    }
+    for text, expected in cases.items():
+        reply, = await harness.say("wxid_liufang", text, GRID)
+        assert expected in reply.text, (text, reply.text)
+    reply, = await harness.say(RESIDENT, "#提醒 明天9点 开会", HOUSEHOLD)
+    assert reply.text == "只有网格员及以上可以设置提醒。"
+    await harness.tick(at(2026, 11, 27, 12, 0))
+    assert [o for o in harness.transport.sent if o.text.startswith("⏰提醒")] == []
+
+
+async def test_nudge_is_rate_limited(harness):
+    await harness.say(RESIDENT, POWER_CUT, HOUSEHOLD)
+    sent = await harness.say(RESIDENT, "#催办 T1", HOUSEHOLD)
+    nudge, = to_room(sent, GRID)
+    assert nudge.mentions == ("wxid_liufang",) and "催办" in nudge.text
+    reply, = await harness.say(RESIDENT, "#催办 T1", HOUSEHOLD, after=timedelta(minutes=30))
+    assert "1小时内只能催办一次" in reply.text
+    reply, = await harness.say("wxid_res_li", "#催办 T1", HOUSEHOLD)
+    assert reply.text == "只有上报人、关注人或管理员可以催办工单 T1。"
+    sent = await harness.say(RESIDENT, "#催办 T1", HOUSEHOLD, after=timedelta(minutes=31))
+    assert to_room(sent, GRID)
+
+
+async def test_duplicate_report_joins_the_open_ticket(harness):
+    await harness.say(RESIDENT, POWER_CUT, HOUSEHOLD, name="张阿姨")
+    sent = await harness.say("wxid_res_li", "我们5栋2单元也停电了，什么时候来电", HOUSEHOLD, name="李叔")
+    reply, = sent
+    assert "工单 T1" in reply.text and "关注人" in reply.text
+    assert harness.ticket("T1")["followers"] == ["wxid_res_li"]
+    # A follower may nudge; the same person again is told it is known.
+    reply, = await harness.say("wxid_res_li", "5栋2单元还是没电啊", HOUSEHOLD)
+    assert "您已反映过" in reply.text
+    # Another department is another ticket.
+    await harness.say("wxid_res_li", "楼下的井盖翻了，晚上看不见容易摔", HOUSEHOLD)
+    assert [t["no"] for t in harness.tickets()] == ["T1", "T2"]
+    # After 24 h a new report opens a new ticket.
+    await harness.say("wxid_res_wu", POWER_CUT, HOUSEHOLD, after=timedelta(hours=25))
+    assert [t["no"] for t in harness.tickets()] == ["T1", "T2", "T3"]
+
+
+def test_reminder_due_between_two_replay_runs_arrives_once(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("GRIDBOT_CACHE_DIR", str(tmp_path / "cache"))
+    db = f"sqlite:///{tmp_path / 'two.db'}"
+    first = tmp_path / "first.jsonl"
+    first.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in [
+        {"at": "2026-11-25T09:00:00+08:00", "room": GRID, "from": "wxid_liufang", "text": "#提醒 今天14点 去5栋看电表"},
+        {"at": "2026-11-25T09:00:00+08:00", "room": HOUSEHOLD, "from": RESIDENT, "text": POWER_CUT},
+        {"at": "2026-11-25T10:00:00+08:00", "tick": True},
+    ]) + "\n", encoding="utf-8")
+    second = tmp_path / "second.jsonl"
+    second.write_text(json.dumps({"at": "2026-11-25T15:00:00+08:00", "tick": True}) + "\n", encoding="utf-8")
+
+    def run(path) -> list[dict]:
+        assert main(["replay", str(path), "--org", str(ORG_SMALL), "--db", db]) == 0
+        return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+    out1 = run(first)
+    assert not [o for o in out1 if "看电表" in o["text"] and o["text"].startswith("⏰")]
+    out2 = run(second)
+    reminder = [o for o in out2 if o["text"].startswith("⏰提醒")]
+    assert [(o["at"], o["room"]) for o in reminder] == [("2026-11-25T14:00:00+08:00", GRID)]
+    accept = [o for o in out2 if "超过受理时限" in o["text"]]
+    assert [o["at"] for o in accept] == ["2026-11-25T13:00:00+08:00"]
+    assert run(second) == []                                   # and never again
