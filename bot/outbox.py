@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from bot.clock import Clock
 from bot.storage.db import session as new_session
 from bot.storage.models import DepartmentRoom, Node, OutboxMessage
-from bot.transport import Outgoing, Transport
+from bot.transport import Outgoing, Transport, TransportUnavailable
 
 log = logging.getLogger("gridbot.outbox")
 
@@ -46,7 +46,7 @@ class Outbox:
             created_at=now, not_before=not_before or now,
             priority=priority if priority is not None else (URGENT if out.urgent else NORMAL),
             kind=kind, room_id=out.room_id, room_topic=out.room_topic, to=out.to, text=out.text,
-            mentions=" ".join(out.mentions), late_after=late_after))
+            mentions=" ".join(out.mentions), file_path=out.file_path, late_after=late_after))
 
     def to_room(self, room: Node | DepartmentRoom, text: str, mentions: tuple[str, ...] = (),
                 urgent: bool = False, **options) -> bool:
@@ -89,9 +89,15 @@ async def deliver_due(engine: Engine, clock: Clock, transport: Transport, tz: Zo
             s.commit()
             out = Outgoing(text=late_note(row, now, tz) + row.text, room_id=row.room_id, to=row.to,
                            room_topic=row.room_topic, mentions=tuple(row.mentions.split()),
-                           urgent=row.priority == URGENT)
+                           urgent=row.priority == URGENT, file_path=row.file_path)
             try:
                 await transport.send(out)
+            except TransportUnavailable:
+                # Disconnected: the message waits, in order, for the next delivery after reconnecting.
+                row.status = "pending"
+                s.add(row)
+                s.commit()
+                return sent
             except Exception:
                 log.exception("send failed, message %s returned to the queue", row.id)
                 row.status = "pending"

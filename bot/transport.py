@@ -26,8 +26,9 @@ class Incoming:
     room_id: str | None = None          # None: a 1:1 chat with the bot
     room_topic: str | None = None
     mentions: tuple[str, ...] = ()
-    kind: str = "text"                  # text | image | chat_history
+    kind: str = "text"                  # text | image | file | chat_history
     items: tuple[ForwardedItem, ...] = ()
+    attachment: str | None = None       # image/file: where the transport saved it on disk
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,11 @@ class Outgoing:
     mentions: tuple[str, ...] = ()
     room_topic: str | None = None       # for display and replay output
     urgent: bool = False
+    file_path: str | None = None        # send this file (e.g. an Excel export) after the text
+
+
+class TransportUnavailable(Exception):
+    """The transport cannot send right now (disconnected); the message stays queued for later."""
 
 
 Dispatch = Callable[[Incoming], Awaitable[None]]

@@ -141,6 +141,7 @@ class OutboxMessage(SQLModel, table=True):
     to: str | None = None
     text: str
     mentions: str = ""                   # space-separated contact ids
+    file_path: str | None = None
     late_after: datetime | None = None   # sent later than this, the text says it is late
     status: str = "pending"
     sent_at: datetime | None = None
