@@ -147,6 +147,35 @@ class OrgDirectory:
             query = query.where(Node.active)
         return self.s.exec(query).first()
 
+    def bind_room(self, room_id: str, topic: str | None = None, node_path: str | None = None) -> Node | DepartmentRoom | None:
+        """Bind a transport room id to a node (by path) or, without a path, to the node or department
+        whose room topic matches. The stored id keeps the binding when the group is renamed."""
+        target: Node | DepartmentRoom | None
+        if node_path is not None:
+            target = self.s.exec(select(Node).where(Node.path == node_path, Node.active)).first()
+        else:
+            target = (self.s.exec(select(Node).where(Node.room_topic == topic, Node.active)).first()
+                      or self.s.exec(select(DepartmentRoom).where(DepartmentRoom.room_topic == topic)).first())
+        if target is None:
+            return None
+        for table in (Node, DepartmentRoom):      # one room, one binding
+            for other in self.s.exec(select(table).where(table.room_id == room_id)).all():
+                if other is not target:
+                    other.room_id = None
+                    self.s.add(other)
+        target.room_id = room_id
+        self.s.add(target)
+        self.s.flush()
+        return target
+
+    def unbound_rooms(self) -> list[str]:
+        """Room topics of the org that no transport room id is bound to yet."""
+        nodes = self.s.exec(select(Node.room_topic).where(Node.active, Node.room_topic.is_not(None),
+                                                          Node.room_id.is_(None))).all()
+        depts = self.s.exec(select(DepartmentRoom.room_topic).where(DepartmentRoom.room_topic.is_not(None),
+                                                                    DepartmentRoom.room_id.is_(None))).all()
+        return sorted([*nodes, *depts])
+
     def department_room(self, code: str) -> DepartmentRoom | None:
         return self.s.get(DepartmentRoom, code)
 

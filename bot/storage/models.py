@@ -152,3 +152,14 @@ class ScheduleRun(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     last_fire_at: datetime
+
+
+class Evidence(SQLModel, table=True):
+    """An image or file attached to a ticket (sent by its reporter shortly after the report)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    at: datetime
+    contact_id: str
+    kind: str                       # image | file
+    path: str                       # where the transport saved it
