@@ -1,0 +1,421 @@
+"""Keyword classifier for chat messages: is it a problem, whose is it, how urgent.
+
+Text in, a Classification out. All knowledge lives in the lexicon files under
+nlp/lexicon/ (and those a county adds); this module only weighs the cues found.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import jieba
+
+from nlp.lexdata import BUNDLED_DIR, LexiconData, Term, read_lexicon
+from nlp.location import LocationFinder
+
+DEPARTMENTS: tuple[str, ...] = (
+    "urban_mgmt",
+    "police",
+    "justice",
+    "market",
+    "environment",
+    "traffic",
+    "emergency",
+    "fire",
+    "civil_affairs",
+    "education",
+    "water",
+    "power",
+    "land",
+    "housing",
+)
+
+# Decision thresholds, tuned on the dev set; see nlp/README_SECTION.md.
+MIN_DEPT_SCORE = 2.0
+MIN_EVIDENCE = 2.5
+MIN_URGENT_SCORE = 3.0
+EVIDENCE_CAP = 4.0
+LEXICON_WORD_FREQ = 10000
+MAX_CHARS = 3000  # a wall of text is judged on its beginning; keeps the cost bounded
+MAX_KEYWORDS = 8
+
+# A gap in a pattern ("A*B"): a few characters, not across a sentence end.
+_GAP = r"[^。！？!?\n]{0,12}?"
+
+_BRACKET_TAG = re.compile(r"\[[\u4e00-\u9fff]{1,6}\]")
+_MENTION = re.compile(r"@(?!所有人)[^\s@]{1,24}(?:\s|$)")
+_SPACES = re.compile(r"\s+")
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    is_issue: bool
+    department: str | None
+    urgency: str
+    keywords: tuple[str, ...]
+    location: str | None
+
+
+NOT_AN_ISSUE = Classification(False, None, "normal", (), None)
+
+
+@dataclass(slots=True)
+class _Weights:
+    """What one cue contributes: (section, weight) pairs; a section is a dept code or a cue kind."""
+
+    term: str
+    contributions: list[tuple[str, float]]
+
+
+@dataclass(slots=True)
+class _Pattern:
+    regex: re.Pattern[str]
+    weights: _Weights
+
+
+class _Matcher:
+    """Finds every lexicon cue in a text in one left-to-right pass.
+
+    Literals are looked up by their first two characters; a gapped pattern is tried only
+    where its first part occurs, so the cost grows with the text, not with the lexicon.
+    """
+
+    def __init__(self) -> None:
+        self._by_bigram: dict[str, list[tuple[str, object]]] = {}
+        self._by_char: dict[str, list[tuple[str, object]]] = {}
+        self._literals: dict[str, _Weights] = {}
+        self._patterns: dict[str, _Weights] = {}
+        self._anchored: list[_Pattern] = []
+        self._anchors: dict[str, list[_Pattern]] = {}
+
+    def add(self, term: Term, section: str) -> None:
+        text = term.text
+        if "*" in text or "|" in text or text.startswith("^"):
+            weights = self._patterns.get(text)
+            if weights is None:
+                weights = self._patterns[text] = _Weights(text, [])
+                self._compile_pattern(text, weights)
+        else:
+            weights = self._literals.get(text)
+            if weights is None:
+                weights = self._literals[text] = _Weights(text, [])
+                self._index(text, ("lit", weights))
+        weights.contributions.append((section, term.weight))
+
+    def _compile_pattern(self, text: str, weights: _Weights) -> None:
+        anchored = text.startswith("^")
+        parts = text.lstrip("^").split("*")
+        regex = re.compile(_GAP.join("(?:" + "|".join(map(re.escape, p.split("|"))) + ")" for p in parts))
+        pattern = _Pattern(regex, weights)
+        if anchored:
+            self._anchored.append(pattern)
+            return
+        for alt in parts[0].split("|"):
+            bucket = self._anchors.get(alt)
+            if bucket is None:
+                bucket = self._anchors[alt] = []
+                self._index(alt, ("anchor", bucket))
+            bucket.append(pattern)
+
+    def _index(self, text: str, entry: tuple[str, object]) -> None:
+        table, key = (self._by_bigram, text[:2]) if len(text) >= 2 else (self._by_char, text)
+        bucket = table.setdefault(key, [])
+        bucket.append((text, entry))
+        bucket.sort(key=lambda item: -len(item[0]))
+
+    @property
+    def literal_words(self) -> list[str]:
+        return list(self._literals)
+
+    def scan(self, text: str) -> list[tuple[int, int, _Weights, bool]]:
+        """All hits as (start, end, weights, is_literal); a literal counts only on jieba word boundaries."""
+        hits: list[tuple[int, int, _Weights, bool]] = []
+        for pattern in self._anchored:
+            m = pattern.regex.match(text)
+            if m:
+                hits.append((0, m.end(), pattern.weights, False))
+        by_bigram = self._by_bigram.get
+        by_char = self._by_char.get
+        seen_patterns: set[int] = set()
+        for i in range(len(text)):
+            for table_get, key in ((by_bigram, text[i : i + 2]), (by_char, text[i])):
+                bucket = table_get(key)
+                if not bucket:
+                    continue
+                for word, (kind, payload) in bucket:
+                    if not text.startswith(word, i):
+                        continue
+                    if kind == "lit":
+                        end = i + len(word)
+                        if word.isascii() and word.isalnum() and _inside_number(text, i, end):
+                            continue  # "110" inside a phone number
+                        hits.append((i, end, payload, True))
+                        continue
+                    for pattern in payload:
+                        if id(pattern) in seen_patterns:
+                            continue
+                        m = pattern.regex.match(text, i)
+                        if m:
+                            seen_patterns.add(id(pattern))
+                            hits.append((i, m.end(), pattern.weights, False))
+        return hits
+
+
+class Classifier:
+    """Ready-to-use classifier; build it with nlp.load()."""
+
+    def __init__(self, data: LexiconData, tokenizer: jieba.Tokenizer) -> None:
+        self._tokenizer = tokenizer
+        self._normalize = sorted(data.normalize, key=lambda pair: -len(pair[0]))
+        self._ack = re.compile("|".join(f"(?:{r})" for r in data.regexes["ack"]) or r"(?!)")
+        self._forward = re.compile("|".join(f"(?:{r})" for r in data.regexes["forward"]) or r"(?!)")
+        self._matcher = _Matcher()
+        for code, terms in data.departments.items():
+            for term in terms:
+                self._matcher.add(term, code)
+        for section, terms in data.weighted.items():
+            for term in terms:
+                self._matcher.add(term, section)
+        self._locations = LocationFinder(data.places, data.place_suffixes)
+
+    @property
+    def tokenizer(self) -> jieba.Tokenizer:
+        return self._tokenizer
+
+    def classify(self, text: str) -> Classification:
+        try:
+            return self._classify(text)
+        except Exception:  # the bot calls this for every message; it must never take it down
+            log.exception("classifier failed on a message of %d chars", len(text) if isinstance(text, str) else -1)
+            return NOT_AN_ISSUE
+
+    def normalize(self, text: str) -> str:
+        """The text the cues are matched against (also useful when writing lexicon entries)."""
+        if not isinstance(text, str):
+            text = "" if text is None else str(text)
+        text = text[: MAX_CHARS * 2]
+        text = unicodedata.normalize("NFKC", text)
+        text = _BRACKET_TAG.sub(" ", text)
+        text = _MENTION.sub(" ", text + " ")
+        text = "".join(_clean_char(ch) for ch in text)
+        text = _SPACES.sub(" ", text).strip().lower()
+        for variant, canonical in self._normalize:
+            if variant in text:
+                text = text.replace(variant, canonical)
+        return text[:MAX_CHARS]
+
+    def _classify(self, raw: str) -> Classification:
+        text = self.normalize(raw)
+        if not text or self._ack.fullmatch(text):
+            return NOT_AN_ISSUE
+        forwarded = self._forward.match(text)
+        if forwarded:
+            text = text[forwarded.end():].lstrip(" :：,，")
+            if not text:
+                return NOT_AN_ISSUE
+
+        scores, found = self._score(text)
+        if not scores:
+            return NOT_AN_ISSUE
+        dept_scores = [(scores.get(code, 0.0), -rank, code) for rank, code in enumerate(DEPARTMENTS)]
+        best_score, _, department = max(dept_scores)
+        urgent = scores.get("urgent", 0.0) - scores.get("calm", 0.0)
+        # Capped so that a strong "already solved" or notice cue outweighs many problem words.
+        evidence = (
+            min(best_score, EVIDENCE_CAP)
+            + scores.get("issue", 0.0)
+            + min(max(urgent, 0.0), EVIDENCE_CAP)
+            - scores.get("not_issue", 0.0)
+        )
+        if best_score < MIN_DEPT_SCORE or evidence < MIN_EVIDENCE:
+            return NOT_AN_ISSUE
+
+        is_urgent = urgent >= MIN_URGENT_SCORE
+        keywords = _keywords(found.get(department, []) + (found.get("urgent", []) if is_urgent else []))
+        return Classification(
+            is_issue=True,
+            department=department,
+            urgency="urgent" if is_urgent else "normal",
+            keywords=keywords,
+            location=self._locations.find(text),
+        )
+
+    def _cues(self, text: str) -> list[tuple[int, int, _Weights]]:
+        """The cues that count, in text order: each term once, literals on jieba word boundaries."""
+        hits = self._matcher.scan(text)
+        if not hits:
+            return []
+        spans = self._token_spans(text)
+        cues = []
+        counted: set[int] = set()
+        kept: list[tuple[int, set[str]]] = []  # (end, sections) of the literals counted so far
+        for start, end, weights, is_literal in sorted(hits, key=lambda h: (h[0], -h[1])):
+            if is_literal:
+                if not _respects_words(spans, start, end):
+                    continue
+                # Inside a longer literal of the same section, the longer one speaks for it:
+                # 快没电 hides 没电, 打不着火 (dept_fire 0) hides 着火; 在打老婆 (urgent) does not
+                # hide 打老婆 (police).
+                sections = {section for section, _ in weights.contributions}
+                if any(end <= k_end and sections & k_sections for k_end, k_sections in kept):
+                    continue
+                kept.append((end, sections))
+            if id(weights) in counted:
+                continue
+            counted.add(id(weights))
+            cues.append((start, end, weights))
+        return cues
+
+    def _score(self, text: str) -> tuple[dict[str, float], dict[str, list[tuple[int, str]]]]:
+        scores: dict[str, float] = {}
+        found: dict[str, list[tuple[int, str]]] = {}
+        for start, end, weights in self._cues(text):
+            for section, weight in weights.contributions:
+                scores[section] = scores.get(section, 0.0) + weight
+                if weight > 0:
+                    found.setdefault(section, []).append((start, _keyword(weights.term, text[start:end])))
+        return scores, found
+
+    def explain(self, raw: str) -> dict[str, object]:
+        """The cues that counted and the section scores: for people tuning a lexicon."""
+        text = self.normalize(raw)
+        forwarded = self._forward.match(text)
+        if forwarded:
+            text = text[forwarded.end():].lstrip(" :：,，")
+        scores, _ = self._score(text)
+        return {
+            "text": text,
+            "tokens": self._tokenizer.lcut(text, HMM=False),
+            "cues": [(text[s:e], w.term, w.contributions) for s, e, w in self._cues(text)],
+            "scores": scores,
+        }
+
+    def _token_spans(self, text: str) -> tuple[list[int], list[int]]:
+        """For each character: where its jieba token starts and ends."""
+        start_of = [0] * len(text)
+        end_of = [0] * len(text)
+        pos = 0
+        for token in self._tokenizer.cut(text, HMM=False):
+            end = pos + len(token)
+            for i in range(pos, end):
+                start_of[i] = pos
+                end_of[i] = end
+            pos = end
+        return start_of, end_of
+
+
+def _respects_words(spans: tuple[list[int], list[int]], start: int, end: int) -> bool:
+    """A literal found in the text counts unless jieba says it straddles two words
+    (着火 in 打不着|火); a single character must be a word of its own (偷 but not 偷偷)."""
+    start_of, end_of = spans
+    if end - start == 1:
+        return start_of[start] == start and end_of[start] == end
+    crosses_left = start_of[start] < start and end_of[start] < end
+    crosses_right = end_of[end - 1] > end and start_of[end - 1] > start
+    return not (crosses_left or crosses_right)
+
+
+def _clean_char(ch: str) -> str:
+    if ch.isspace():
+        return " "
+    category = unicodedata.category(ch)
+    if category[0] == "C" or category in ("So", "Sk", "Mn", "Me"):
+        return ""  # control characters, emoji, variation selectors
+    return ch
+
+
+def _inside_number(text: str, start: int, end: int) -> bool:
+    return (start > 0 and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum())
+
+
+def _keyword(term: str, matched: str) -> str:
+    """A literal is its own keyword; a pattern (A*B) reports the parts it matched: A…B."""
+    if "*" not in term:
+        return matched
+    parts = term.lstrip("^").split("*")
+    first = next((alt for alt in parts[0].split("|") if matched.startswith(alt)), parts[0])
+    last = next((alt for alt in parts[-1].split("|") if matched.endswith(alt)), parts[-1])
+    return f"{first}…{last}"
+
+
+def _keywords(found: list[tuple[int, str]]) -> tuple[str, ...]:
+    out: list[str] = []
+    for _, word in sorted(found):
+        if word not in out:
+            out.append(word)
+    return tuple(out[:MAX_KEYWORDS])
+
+
+# ---------------------------------------------------------------------------
+# Loading
+
+_JIEBA_LOCK = threading.Lock()
+_BASE_TOKENIZERS: dict[Path, jieba.Tokenizer] = {}
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "gridbot"
+
+
+def _base_tokenizer(cache_dir: Path) -> jieba.Tokenizer:
+    """jieba's main dictionary, loaded once per cache directory and process."""
+    with _JIEBA_LOCK:
+        tokenizer = _BASE_TOKENIZERS.get(cache_dir)
+        if tokenizer is None:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            jieba.setLogLevel(logging.WARNING)
+            tokenizer = jieba.Tokenizer()
+            tokenizer.tmp_dir = str(cache_dir)
+            tokenizer.cache_file = "jieba.cache"
+            tokenizer.initialize()
+            _BASE_TOKENIZERS[cache_dir] = tokenizer
+        return tokenizer
+
+
+def _domain_tokenizer(base: jieba.Tokenizer, data: LexiconData, words: Iterable[str]) -> jieba.Tokenizer:
+    """A tokenizer sharing nothing mutable with `base`, plus the domain words."""
+    tokenizer = jieba.Tokenizer()
+    tokenizer.tmp_dir = base.tmp_dir
+    tokenizer.cache_file = base.cache_file
+    tokenizer.FREQ = dict(base.FREQ)
+    tokenizer.total = base.total
+    tokenizer.initialized = True
+    for word, freq, tag in data.userdict:
+        tokenizer.add_word(word, freq, tag)
+    for word in words:
+        if len(word) >= 2:
+            # Frequent enough to win against an everyday word that overlaps it (路|灯不亮).
+            tokenizer.add_word(word, max(tokenizer.suggest_freq(word), LEXICON_WORD_FREQ))
+    return tokenizer
+
+
+def load(
+    cache_dir: str | os.PathLike | None = None,
+    extra_lexicon: Iterable[str | os.PathLike] = (),
+) -> Classifier:
+    """Initialise jieba once (cache file in `cache_dir`), read the bundled lexicon plus the
+    county's `extra_lexicon` files/directories, and return a ready classifier."""
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    data = read_lexicon([BUNDLED_DIR, *extra_lexicon], DEPARTMENTS)
+    classifier_words = _all_literals(data)
+    tokenizer = _domain_tokenizer(_base_tokenizer(cache.resolve()), data, classifier_words)
+    return Classifier(data, tokenizer)
+
+
+def _all_literals(data: LexiconData) -> list[str]:
+    words: list[str] = list(data.places)
+    for terms in [*data.departments.values(), *data.weighted.values()]:
+        for term in terms:
+            if not any(ch in term.text for ch in "*|^"):
+                words.append(term.text)
+    return words

@@ -1,0 +1,66 @@
+"""Hand-written hard cases: negations, resolved updates, notices, reminders, forwarded
+reports, reports without the obvious word, emergencies, typos, emoji and @mentions."""
+
+import pytest
+
+from tests.nlp.cases import NON_PROBLEMS, PROBLEMS
+
+
+@pytest.mark.parametrize("text", NON_PROBLEMS)
+def test_not_a_problem(classifier, text):
+    result = classifier.classify(text)
+    assert not result.is_issue, f"opened a ticket for {text!r}: {result}"
+    assert result.department is None
+    assert result.urgency == "normal"
+
+
+@pytest.mark.parametrize(("text", "departments", "urgent"), PROBLEMS)
+def test_problem_is_detected_routed_and_graded(classifier, text, departments, urgent):
+    accepted = departments if isinstance(departments, tuple) else (departments,)
+    result = classifier.classify(text)
+    assert result.is_issue, f"missed {text!r}"
+    assert result.department in accepted, f"{text!r} went to {result.department} ({result.keywords})"
+    assert (result.urgency == "urgent") is urgent, f"{text!r} graded {result.urgency} ({result.keywords})"
+    assert result.keywords
+
+
+@pytest.mark.parametrize(
+    ("text", "department"),
+    [
+        # boundary rules of departments.yaml
+        ("小区里有人把电动车推进楼道飞线充电", "fire"),  # not power
+        ("消防栓一打开一滴水都没有", "fire"),  # not water
+        ("楼下下水道堵了，污水漫出来", "urban_mgmt"),  # not water
+        ("路灯坏了好几天了", "urban_mgmt"),  # not power
+        ("电梯困人了，里面有个老人", "market"),  # not housing
+        ("学校食堂的饭菜吃了好多学生拉肚子", "education"),  # not market
+        ("邻居两口子在吵架，吵了一晚上，请社区来劝劝", "justice"),  # not police
+        ("隔壁厂房里的液化气罐漏气了，味道很大", "emergency"),  # not fire
+        ("农村有人占用耕地建房", "land"),  # not urban_mgmt
+        ("渣土车撒了一路泥巴", "urban_mgmt"),
+    ],
+)
+def test_boundary_rules(classifier, text, department):
+    assert classifier.classify(text).department == department
+
+
+def test_mention_prefixes_are_ignored(classifier):
+    plain = classifier.classify("村口的井盖不见了")
+    for text in ("@网格员小王 村口的井盖不见了", "@社区刘主任\u2005村口的井盖不见了", "@张三 @李四 村口的井盖不见了"):
+        result = classifier.classify(text)
+        assert (result.is_issue, result.department) == (plain.is_issue, plain.department) == (True, "urban_mgmt")
+
+
+def test_forwarded_notice_stays_a_notice(classifier):
+    assert not classifier.classify("【转发】关于开展燃气安全检查的通知").is_issue
+    assert classifier.classify("【转发】幸福小区5栋楼下燃气管道漏气了，味道很大").department == "emergency"
+
+
+def test_keywords_and_location(classifier):
+    result = classifier.classify("幸福小区3栋2单元楼道里有人飞线充电")
+    assert result.department == "fire"
+    assert "飞线充电" in result.keywords
+    assert result.location == "幸福小区3栋2单元"
+    assert classifier.classify("上坪村4组的电线杆歪了，快倒了").location == "上坪村4组"
+    assert classifier.classify("人民路那几盏路灯不亮了").location == "人民路"
+    assert classifier.classify("又停电了").location is None
