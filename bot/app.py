@@ -3,7 +3,8 @@ every transport, one error path for handlers, and the due-work entry point for t
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -15,7 +16,7 @@ from bot.domain.org import NotImported, OrgDirectory
 from bot.domain.texts import NO_ORG
 from bot.domain.tickets import Actor, TicketService
 from bot.errors import UserError
-from bot.outbox import Outbox, deliver_due
+from bot.outbox import DEFAULT_PACE, Delivery, Outbox
 from bot.storage.db import session
 from bot.storage.models import SeenMessage
 from bot.transport import Incoming, Transport
@@ -27,13 +28,15 @@ APOLOGY = "抱歉，处理这条消息时出错了，已记录，请稍后再试
 
 class Bot:
     def __init__(self, engine: Engine, clock: Clock, dispatcher: Dispatcher, classifier, transport: Transport,
-                 due_work=None):
+                 due_work=None, pace: timedelta = DEFAULT_PACE,
+                 sleep: Callable[[float], Awaitable[None]] | None = None):
         self.engine = engine
         self.clock = clock
         self.dispatcher = dispatcher
         self.classifier = classifier
         self.transport = transport
         self.due_work = due_work          # scheduler.DueWork, when timing is wired in
+        self.delivery = Delivery(engine, clock, transport, lambda: self.tz, pace=pace, sleep=sleep)
         self._tz: ZoneInfo | None = None
 
     @property
@@ -41,7 +44,9 @@ class Bot:
         if self._tz is None:
             with session(self.engine) as s:
                 org = OrgDirectory(s)
-                return org.settings.tz if org.is_imported() else ZoneInfo("Asia/Shanghai")
+                if not org.is_imported():
+                    return ZoneInfo("Asia/Shanghai")
+                self._tz = org.settings.tz
         return self._tz
 
     async def run(self) -> None:
@@ -73,12 +78,19 @@ class Bot:
     async def tick(self, until: datetime | None = None) -> None:
         """Do everything due up to `until` (default: now), in time order, then deliver."""
         if self.due_work is not None:
-            await self.due_work.run_until(until or self.clock.now(), self.deliver)
+            await self.due_work.run_until(until or self.clock.now(), self.delivery)
+        else:
+            await self.deliver()
+
+    async def finish(self) -> None:
+        """End of input (replay): let messages already queued go out at their paced times."""
+        if self.due_work is not None:
+            await self.due_work.drain(self.delivery)
         else:
             await self.deliver()
 
     async def deliver(self) -> None:
-        await deliver_due(self.engine, self.clock, self.transport, self.tz)
+        await self.delivery.deliver()
 
     def _first_sighting(self, s, msg: Incoming) -> bool:
         """Record the message id; False when it was handled before (a redelivery or a replay rerun)."""

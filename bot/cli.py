@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the whole bot on the bundled sample county in this terminal")
     demo.add_argument("--db", default=DEMO_DB, help=f"SQLAlchemy URL (default {DEMO_DB}, reset at start)")
     demo.add_argument("--keep", action="store_true", help="keep the demo database from the last run")
+    demo.add_argument("--send-interval", type=float, default=1.5,
+                      help="seconds between two bot messages (WeChat pacing; default 1.5)")
     demo.set_defaults(run=_demo)
 
     run = sub.add_parser("run", help="run the bot (production)")
@@ -83,7 +85,7 @@ def _demo(args) -> int:
     if not args.keep and url.get_backend_name() == "sqlite" and url.database:
         for suffix in ("", "-wal", "-shm"):
             Path(url.database + suffix).unlink(missing_ok=True)
-    bot = console_bot(Config(db=args.db, org=str(BUNDLED_ORG)))
+    bot = console_bot(Config(db=args.db, org=str(BUNDLED_ORG), send_interval=args.send_interval))
     asyncio.run(run_live(bot))
     return 0
 

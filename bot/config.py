@@ -24,6 +24,8 @@ class Config:
     cache_dir: str = field(default_factory=lambda: os.environ.get(
         "GRIDBOT_CACHE_DIR", str(Path.home() / ".cache" / "gridbot")))
     lexicon: tuple[str, ...] = ()     # extra lexicon files or folders a county adds
+    send_interval: float = 1.5        # seconds between two messages of one bot account (WeChat flags bursts)
+    export_dir: str = "exports"       # where #导出 writes Excel files
 
     @classmethod
     def load(cls, path: str | None) -> "Config":

@@ -3,15 +3,16 @@ them, then delivered in order of priority. A crash loses no queued message and d
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from bot.clock import Clock
 from bot.storage.db import session as new_session
-from bot.storage.models import DepartmentRoom, Node, OutboxMessage
+from bot.storage.models import DepartmentRoom, Node, OutboxMessage, SendPace
 from bot.transport import Outgoing, Transport, TransportUnavailable
 
 log = logging.getLogger("gridbot.outbox")
@@ -68,44 +69,95 @@ def late_note(row: OutboxMessage, now: datetime, tz: ZoneInfo) -> str:
 
 
 def next_pending_at(s: Session) -> datetime | None:
-    return s.exec(select(OutboxMessage.not_before).where(OutboxMessage.status == "pending")
-                  .order_by(OutboxMessage.not_before).limit(1)).first()
+    return s.exec(select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == "pending")).first()
 
 
-async def deliver_due(engine: Engine, clock: Clock, transport: Transport, tz: ZoneInfo) -> int:
-    """Send every pending message that is due now, most urgent first, each claimed before sending."""
-    sent = 0
-    while True:
-        with new_session(engine) as s:
-            now = clock.now()
-            row = s.exec(select(OutboxMessage)
-                         .where(OutboxMessage.status == "pending", col(OutboxMessage.not_before) <= now)
-                         .order_by(OutboxMessage.priority, OutboxMessage.not_before, OutboxMessage.id)
-                         .limit(1)).first()
-            if row is None:
-                return sent
-            row.status = "sending"
+DEFAULT_PACE = timedelta(seconds=1.5)
+DEFAULT_ACCOUNT = "default"
+
+
+class Delivery:
+    """Sends due outbox rows through the transport, most urgent first, at most one message per
+    `pace` per bot account. With a `sleep` (production) it waits out the pace; without one (a
+    virtual clock) it stops and reports the next slot through `next_at`, which replay steps to —
+    so each replayed message carries the time it would really have gone out."""
+
+    def __init__(self, engine: Engine, clock: Clock, transport: Transport, tz: Callable[[], ZoneInfo],
+                 pace: timedelta = DEFAULT_PACE, sleep: Callable[[float], Awaitable[None]] | None = None,
+                 account: str = DEFAULT_ACCOUNT) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.transport = transport
+        self.tz = tz
+        self.pace = pace
+        self.sleep = sleep
+        self.account = account
+
+    def _slot(self, s: Session) -> datetime | None:
+        pace = s.get(SendPace, self.account)
+        return pace.last_sent_at + self.pace if pace is not None and self.pace else None
+
+    def next_at(self) -> datetime | None:
+        """When the next queued message can go out (its own time, or the account's next slot)."""
+        with new_session(self.engine) as s:
+            due = s.exec(select(func.min(OutboxMessage.not_before))
+                         .where(OutboxMessage.status == "pending")).first()
+            if due is None:
+                return None
+            slot = self._slot(s)
+            return max(due, slot) if slot else due
+
+    async def deliver(self) -> int:
+        sent = 0
+        while True:
+            with new_session(self.engine) as s:
+                now = self.clock.now()
+                row = s.exec(select(OutboxMessage)
+                             .where(OutboxMessage.status == "pending", col(OutboxMessage.not_before) <= now)
+                             .order_by(OutboxMessage.priority, OutboxMessage.not_before, OutboxMessage.id)
+                             .limit(1)).first()
+                if row is None:
+                    return sent
+                slot = self._slot(s)
+                if slot is not None and slot > now:
+                    if self.sleep is None:
+                        return sent
+                    wait = (slot - now).total_seconds()
+                else:
+                    wait = 0.0
+                    if not await self._send_one(s, row, now):
+                        return sent
+                    sent += 1
+            if wait:
+                await self.sleep(wait)
+
+    async def _send_one(self, s: Session, row: OutboxMessage, now: datetime) -> bool:
+        """Claim, send, mark sent. False when the transport is unavailable (the row waits)."""
+        row.status = "sending"
+        s.add(row)
+        s.commit()
+        out = Outgoing(text=late_note(row, now, self.tz()) + row.text, room_id=row.room_id, to=row.to,
+                       room_topic=row.room_topic, mentions=tuple(row.mentions.split()),
+                       urgent=row.priority == URGENT, file_path=row.file_path)
+        try:
+            await self.transport.send(out)
+        except TransportUnavailable:
+            # Disconnected: the message waits, in order, for the next delivery after reconnecting.
+            row.status = "pending"
             s.add(row)
             s.commit()
-            out = Outgoing(text=late_note(row, now, tz) + row.text, room_id=row.room_id, to=row.to,
-                           room_topic=row.room_topic, mentions=tuple(row.mentions.split()),
-                           urgent=row.priority == URGENT, file_path=row.file_path)
-            try:
-                await transport.send(out)
-            except TransportUnavailable:
-                # Disconnected: the message waits, in order, for the next delivery after reconnecting.
-                row.status = "pending"
-                s.add(row)
-                s.commit()
-                return sent
-            except Exception:
-                log.exception("send failed, message %s returned to the queue", row.id)
-                row.status = "pending"
-                s.add(row)
-                s.commit()
-                raise
-            row.status = "sent"
-            row.sent_at = clock.now()
+            return False
+        except Exception:
+            log.exception("send failed, message %s returned to the queue", row.id)
+            row.status = "pending"
             s.add(row)
             s.commit()
-            sent += 1
+            raise
+        row.status = "sent"
+        row.sent_at = self.clock.now()
+        pace = s.get(SendPace, self.account) or SendPace(account=self.account, last_sent_at=row.sent_at)
+        pace.last_sent_at = row.sent_at
+        s.add(row)
+        s.add(pace)
+        s.commit()
+        return True

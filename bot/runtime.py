@@ -1,9 +1,10 @@
 """Assembling a running bot from settings: database, org import, classifier, transport."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from sqlalchemy.engine import Engine
@@ -62,7 +63,8 @@ def console_bot(config: Config, stdin: TextIO | None = None, stdout: TextIO | No
     if config.org:
         import_org(engine, config.org, clock)
     transport = ConsoleTransport(console_directory(engine), clock, stdin=stdin, stdout=stdout)
-    bot = Bot(engine, clock, build_dispatcher(), load_classifier(config), transport, DueWork(engine, clock))
+    bot = Bot(engine, clock, build_dispatcher(), load_classifier(config), transport, DueWork(engine, clock),
+              pace=timedelta(seconds=config.send_interval), sleep=asyncio.sleep)
     transport.on_tick = bot.tick
     return bot
 
@@ -75,8 +77,9 @@ def replay_bot(config: Config, lines: Iterable[str], out: TextIO | None = None, 
         import_org(engine, config.org, SystemClock())
     transport = ReplayTransport(lines, clock, out=out, err=err)
     bot = Bot(engine, clock, build_dispatcher(), classifier or load_classifier(config), transport,
-              DueWork(engine, clock))
+              DueWork(engine, clock), pace=timedelta(seconds=config.send_interval))
     transport.on_tick = bot.tick
+    transport.on_end = bot.finish
     return bot
 
 

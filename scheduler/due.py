@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
@@ -12,9 +11,9 @@ from bot.clock import Clock
 from bot.domain.digests import Digests
 from bot.domain.org import OrgDirectory
 from bot.domain.timers import ACTIVE, TicketTimers
-from bot.outbox import Outbox, next_pending_at
+from bot.outbox import Delivery, Outbox, next_pending_at
 from bot.storage.db import session
-from bot.storage.models import ScheduleRun, Ticket
+from bot.storage.models import Notice, ScheduleRun, Ticket
 from scheduler.schedules import SCHEDULES, Schedule
 
 log = logging.getLogger("gridbot.scheduler")
@@ -30,14 +29,15 @@ class DueWork:
         self.schedules = schedules
 
     # ---- when -----------------------------------------------------------------------------
-    def next_due(self) -> datetime | None:
+    def next_due(self, delivery: Delivery) -> datetime | None:
         with session(self.engine) as s:
             org = OrgDirectory(s)
             if not org.is_imported():
                 return None
             candidates = [
                 s.exec(select(func.min(Ticket.next_action_at)).where(col(Ticket.status).in_(ACTIVE))).first(),
-                next_pending_at(s),
+                s.exec(select(func.min(Notice.next_action_at))).first(),
+                delivery.next_at(),
             ]
             tz = org.settings.tz
             for schedule in self.schedules:
@@ -48,25 +48,38 @@ class DueWork:
         found = [c for c in candidates if c is not None]
         return min(found) if found else None
 
-    async def run_until(self, target: datetime, deliver: Callable[[], Awaitable[None]]) -> None:
+    async def run_until(self, target: datetime, delivery: Delivery) -> None:
         """Step the clock (when it can be stepped) through each due moment up to `target`, so every
         message carries the time it was due; a wall clock just does what is due now."""
         advance = getattr(self.clock, "advance_to", None)
         for _ in range(MAX_STEPS):
-            due = self.next_due()
+            due = self.next_due(delivery)
             if due is None or due > target or due > self.clock.now() and advance is None:
                 break
             if advance is not None:
                 advance(due)
             self.run_due()
-            await deliver()
-            if self.next_due() == due:
+            await delivery.deliver()
+            if self.next_due(delivery) == due:
                 log.error("due work at %s made no progress; stopping this sweep", due)
                 break
         if advance is not None:
             advance(target)
         self.run_due()
-        await deliver()
+        await delivery.deliver()
+
+    async def drain(self, delivery: Delivery) -> None:
+        """Deliver what is queued for now or earlier, stepping through the pacing slots."""
+        end = self.clock.now()
+        advance = getattr(self.clock, "advance_to", None)
+        for _ in range(MAX_STEPS):
+            await delivery.deliver()
+            with session(self.engine) as s:
+                waiting = next_pending_at(s)
+            slot = delivery.next_at()
+            if waiting is None or waiting > end or slot is None or advance is None:
+                return
+            advance(slot)
 
     # ---- what -----------------------------------------------------------------------------
     def run_due(self) -> None:

@@ -38,13 +38,14 @@ class RecordingTransport:
 
 
 class Harness:
-    def __init__(self, db_url: str, classifier, start: datetime, org: Path = ORG_SMALL) -> None:
+    def __init__(self, db_url: str, classifier, start: datetime, org: Path = ORG_SMALL,
+                 pace: timedelta = timedelta(0)) -> None:
         self.engine = make_engine(db_url)
         self.clock = VirtualClock(start)
         import_org(self.engine, str(org), self.clock)
         self.transport = RecordingTransport()
         self.bot = Bot(self.engine, self.clock, build_dispatcher(), classifier, self.transport,
-                       DueWork(self.engine, self.clock))
+                       DueWork(self.engine, self.clock), pace=pace)
         self._ids = itertools.count(1)
 
     async def say(self, sender: str, text: str, room: str | None = None, *, name: str = "",
@@ -58,6 +59,7 @@ class Harness:
             msg_id=msg_id or f"m{next(self._ids)}", sender_id=sender, sender_name=name, text=text,
             room_id=room, room_topic=room, kind=kind,
             items=tuple(ForwardedItem(n, t) for n, t in items)))
+        await self.bot.finish()
         return self.transport.sent[before:]
 
     async def tick(self, until: datetime) -> list[Outgoing]:

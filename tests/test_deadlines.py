@@ -188,7 +188,7 @@ async def test_never_sent_twice_when_the_process_dies_after_sending(tmp_path, cl
     db = f"sqlite:///{tmp_path / 'crash.db'}"
     first = Harness(db, classifier, at(2026, 11, 25, 9, 0))
     await first.say(RESIDENT, POWER_CUT, HOUSEHOLD, after=timedelta(0))
-    first.bot.transport = DiesAfterSending(first.transport)
+    first.bot.delivery.transport = DiesAfterSending(first.transport)
     with pytest.raises(SystemExit):
         await first.tick(at(2026, 11, 25, 13, 0))
     sent_before_crash = [o for o in first.transport.sent if "超过受理时限" in o.text]

@@ -42,10 +42,13 @@ def test_example_scenario(capsys, db):
     out = replay(capsys, SCENARIO, db)
     first = out[:3]
     assert {o["room"] for o in first} == {"5栋王建国中心户邻里群", "城南社区第3网格群", "县供电公司工单群"}
-    assert all(o["at"] == "2026-11-25T09:00:00+08:00" and o["to"] is None for o in first)
+    # Paced: one message every 1.5 s per bot account.
+    assert [o["at"] for o in first] == ["2026-11-25T09:00:00+08:00", "2026-11-25T09:00:01.500+08:00",
+                                        "2026-11-25T09:00:03+08:00"]
+    assert all(o["to"] is None for o in first)
     grid_alert = next(o for o in first if o["room"] == "城南社区第3网格群")
     assert grid_alert["mentions"] == ["wxid_liufang"] and "@网格员刘芳" in grid_alert["text"]
-    assert not [o for o in out if o["at"] == "2026-11-25T09:02:00+08:00"]     # nothing for 收到
+    assert not [o for o in out if o["at"].startswith("2026-11-25T09:02")]     # nothing for 收到
     rate = next(o for o in out if "#评价 T1" in o["text"])
     assert rate["mentions"] == ["wxid_res_zhang"]
     private = [o for o in out if o["to"] == "wxid_wangjg"]
@@ -125,7 +128,8 @@ def test_demo_runs_in_terminal_and_exits_at_end_of_input(tmp_path, monkeypatch):
     import sys
     script = "\n".join(["/as wxid_res_zhang", "/in 5栋王建国中心户邻里群", "5栋2单元从早上开始就没电了，冰箱都停了",
                         "/as wxid_liufang", "/in 城南社区第3网格群", "#受理 T1", "/time +4h", "#查询 T1"]) + "\n"
-    proc = subprocess.run([sys.executable, "-m", "bot", "demo", "--db", f"sqlite:///{tmp_path / 'demo.db'}"],
+    proc = subprocess.run([sys.executable, "-m", "bot", "demo", "--db", f"sqlite:///{tmp_path / 'demo.db'}",
+                           "--send-interval", "0"],
                           input=script, capture_output=True, text=True, timeout=60, cwd=tmp_path,
                           env={**__import__("os").environ, "GRIDBOT_CACHE_DIR": str(tmp_path / "cache")})
     assert proc.returncode == 0, proc.stderr

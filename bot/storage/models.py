@@ -60,6 +60,8 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         Index("ix_ticket_status_created", "status", "created_at"),
         Index("ix_ticket_grid_dept_status", "grid_id", "department", "status"),
+        Index("ix_ticket_node_created", "node_id", "created_at"),
+        Index("ix_ticket_node_resolved", "node_id", "resolved_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -163,3 +165,41 @@ class Evidence(SQLModel, table=True):
     contact_id: str
     kind: str                       # image | file
     path: str                       # where the transport saved it
+
+
+class Notice(SQLModel, table=True):
+    """A notice pushed down the tree (SPEC §4), numbered N1, N2, …"""
+
+    id: int | None = Field(default=None, primary_key=True)
+    no: str = Field(unique=True)
+    node_id: int = Field(foreign_key="node.id", index=True)     # where it was sent from
+    sender_id: str
+    sender_name: str = ""
+    source_room_id: str | None = None
+    source_room_topic: str | None = None
+    down_to: str | None = None                                   # deepest level reached; None: all
+    text: str
+    created_at: datetime
+    receipt_by: datetime
+    next_action_at: datetime | None = Field(default=None, index=True)   # the receipt deadline, until done
+
+
+class NoticeTarget(SQLModel, table=True):
+    """One room a notice goes to, and its receipt."""
+
+    __table_args__ = (Index("ix_notice_target_node_ack", "node_id", "acked_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notice.id", index=True)
+    node_id: int = Field(foreign_key="node.id")
+    room_topic: str | None = None
+    acked_at: datetime | None = None
+    acked_by_id: str | None = None
+    acked_by_name: str = ""
+
+
+class SendPace(SQLModel, table=True):
+    """When each bot account last sent, so pacing holds across restarts."""
+
+    account: str = Field(primary_key=True)
+    last_sent_at: datetime

@@ -55,6 +55,7 @@ class ReplayTransport:
         self.lines = lines
         self.clock = clock
         self.on_tick = on_tick
+        self.on_end: Callable[[], Awaitable[None]] | None = None
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.tz: tzinfo | None = None
@@ -81,11 +82,13 @@ class ReplayTransport:
             self.clock.advance_to(at)
             if incoming is not None:
                 await dispatch(incoming)
+        if self.on_end is not None:
+            await self.on_end()
 
     async def send(self, out: Outgoing) -> None:
-        now = self.clock.now()
+        now = self.clock.now().astimezone(self.tz)
         record = {
-            "at": now.astimezone(self.tz).isoformat() if self.tz else now.isoformat(),
+            "at": now.isoformat(timespec="milliseconds" if now.microsecond else "seconds"),
             "room": out.room_topic if out.to is None else None,
             "to": out.to,
             "text": out.text,
