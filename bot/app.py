@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
 from bot.dispatch import Context, Dispatcher
+from bot.domain.notices import NoticeService
 from bot.domain.org import NotImported, OrgDirectory
 from bot.domain.texts import NO_ORG
 from bot.domain.tickets import Actor, TicketService
@@ -60,8 +61,10 @@ class Bot:
             org = OrgDirectory(s)
             outbox = Outbox(s, self.clock)
             ctx = Context(msg=msg, actor=self._actor(org, msg), room=org.room(msg.room_id, msg.room_topic),
-                          org=org, tickets=TicketService(s, self.clock, org, outbox), clock=self.clock,
-                          outbox=outbox, services={"classifier": self.classifier, "dispatcher": self.dispatcher})
+                          org=org, tickets=TicketService(s, self.clock, org, outbox),
+                          notices=NoticeService(s, self.clock, org, outbox), clock=self.clock,
+                          outbox=outbox, services={"classifier": self.classifier, "dispatcher": self.dispatcher,
+                                    "delivery": self.delivery})
             try:
                 await self.dispatcher.handle(ctx)
             except (UserError, NotImported) as err:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.domain.org import OrgDirectory, Room
+from bot.domain.notices import NoticeService
 from bot.domain.tickets import Actor, TicketService
 from bot.errors import UserError
 from bot.outbox import Outbox
@@ -33,6 +34,7 @@ class Context:
     room: Room
     org: OrgDirectory
     tickets: TicketService
+    notices: NoticeService
     clock: Clock
     outbox: Outbox
     services: dict[str, object] = field(default_factory=dict)

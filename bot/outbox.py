@@ -41,22 +41,23 @@ class Outbox:
         self.clock = clock
 
     def post(self, out: Outgoing, *, kind: str = "reply", not_before: datetime | None = None,
-             priority: int | None = None, late_after: datetime | None = None) -> None:
+             priority: int | None = None, late_after: datetime | None = None) -> OutboxMessage:
         now = self.clock.now()
-        self.s.add(OutboxMessage(
+        row = OutboxMessage(
             created_at=now, not_before=not_before or now,
             priority=priority if priority is not None else (URGENT if out.urgent else NORMAL),
             kind=kind, room_id=out.room_id, room_topic=out.room_topic, to=out.to, text=out.text,
-            mentions=" ".join(out.mentions), file_path=out.file_path, late_after=late_after))
+            mentions=" ".join(out.mentions), file_path=out.file_path, late_after=late_after)
+        self.s.add(row)
+        return row
 
     def to_room(self, room: Node | DepartmentRoom, text: str, mentions: tuple[str, ...] = (),
-                urgent: bool = False, **options) -> bool:
-        """Post to a node's or department's room; False when it has no room."""
+                urgent: bool = False, **options) -> OutboxMessage | None:
+        """Post to a node's or department's room; None when it has no room."""
         if room.room_topic is None and room.room_id is None:
-            return False
-        self.post(Outgoing(text=text, room_id=room.room_id or room.room_topic, room_topic=room.room_topic,
-                           mentions=mentions, urgent=urgent), **options)
-        return True
+            return None
+        return self.post(Outgoing(text=text, room_id=room.room_id or room.room_topic, room_topic=room.room_topic,
+                                  mentions=mentions, urgent=urgent), **options)
 
 
 def late_note(row: OutboxMessage, now: datetime, tz: ZoneInfo) -> str:
@@ -106,6 +107,15 @@ class Delivery:
                 return None
             slot = self._slot(s)
             return max(due, slot) if slot else due
+
+    def finish_estimate(self, start: datetime, extra: int) -> datetime:
+        """When `extra` more bulk messages queued from `start` will have gone out, behind what waits."""
+        with new_session(self.engine) as s:
+            ahead = s.exec(select(func.count()).select_from(OutboxMessage)
+                           .where(OutboxMessage.status == "pending", col(OutboxMessage.not_before) <= start)).one()
+            slot = self._slot(s)
+        first = max(start, slot) if slot else start
+        return first + self.pace * max(ahead + extra - 1, 0)
 
     async def deliver(self) -> int:
         sent = 0

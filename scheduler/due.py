@@ -9,6 +9,7 @@ from sqlmodel import col, func, select
 
 from bot.clock import Clock
 from bot.domain.digests import Digests
+from bot.domain.notices import NoticeService
 from bot.domain.org import OrgDirectory
 from bot.domain.timers import ACTIVE, TicketTimers
 from bot.outbox import Delivery, Outbox, next_pending_at
@@ -87,6 +88,7 @@ class DueWork:
             if not OrgDirectory(s).is_imported():
                 return
         self._tickets()
+        self._notices()
         self._schedules()
 
     def _tickets(self) -> None:
@@ -101,6 +103,14 @@ class DueWork:
                     s.commit()
             if len(batch) < 100:
                 return
+
+    def _notices(self) -> None:
+        with session(self.engine) as s:
+            org = OrgDirectory(s)
+            notices = NoticeService(s, self.clock, org, Outbox(s, self.clock))
+            for notice in notices.due(self.clock.now()):
+                notices.run_deadline(notice)
+                s.commit()
 
     def _schedules(self) -> None:
         now = self.clock.now()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from bot.domain import texts
 from bot.domain.org import OrgDirectory
@@ -28,19 +28,14 @@ def _capped(lines: list[str]) -> list[str]:
     return lines[:MAX_LINES] + [f"……另有 {len(lines) - MAX_LINES} 件，发 #查询 工单号 查看"]
 
 
-def _subtree(node: Node):
-    escaped = node.path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return or_(Node.path == node.path, col(Node.path).like(escaped + "/%", escape="\\"))
-
-
 def open_in_subtree(s: Session, node: Node) -> list[Ticket]:
     return list(s.exec(select(Ticket).join(Node, Node.id == Ticket.node_id)
-                       .where(_subtree(node), col(Ticket.status).in_(OPEN)).order_by(Ticket.id)).all())
+                       .where(OrgDirectory.in_subtree(node), col(Ticket.status).in_(OPEN)).order_by(Ticket.id)).all())
 
 
 def resolved_in_subtree(s: Session, node: Node, since: datetime) -> list[Ticket]:
     return list(s.exec(select(Ticket).join(Node, Node.id == Ticket.node_id)
-                       .where(_subtree(node), col(Ticket.status).in_(DONE), col(Ticket.resolved_at) >= since)
+                       .where(OrgDirectory.in_subtree(node), col(Ticket.status).in_(DONE), col(Ticket.resolved_at) >= since)
                        .order_by(Ticket.id)).all())
 
 

@@ -210,6 +210,19 @@ class OrgDirectory:
     def contains(ancestor: Node, node: Node) -> bool:
         return node.path == ancestor.path or node.path.startswith(ancestor.path + "/")
 
+    @staticmethod
+    def in_subtree(node: Node):
+        """A query condition: Node is `node` or below it (by path prefix, with LIKE wildcards escaped)."""
+        escaped = node.path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return or_(Node.path == node.path, col(Node.path).like(escaped + "/%", escape="\\"))
+
+    def descendants(self, node: Node, max_depth: int | None = None) -> list[Node]:
+        """Active nodes strictly below `node`, top-down (by level, then path)."""
+        query = select(Node).where(self.in_subtree(node), Node.id != node.id, Node.active)
+        if max_depth is not None:
+            query = query.where(Node.depth <= max_depth)
+        return list(self.s.exec(query.order_by(Node.depth, Node.path)).all())
+
     def nodes(self) -> list[Node]:
         return list(self.s.exec(select(Node).where(Node.active).order_by(Node.path)).all())
 

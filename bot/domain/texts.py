@@ -214,3 +214,32 @@ def reminder(content: str, by_name: str) -> str:
 def reminder_set(when_at: datetime, send_at: datetime, content: str, tz: ZoneInfo) -> str:
     held = f"（22:00–07:00 免打扰，顺延到{when(send_at, tz)}）" if send_at != when_at else ""
     return f"好的，{when(when_at, tz)}提醒：{content}{held}"
+
+
+def notice(n, origin_name: str, tz: ZoneInfo) -> str:
+    return (f"【通知 {n.no}】{n.text}\n——{origin_name} {n.sender_name}\n"
+            f"请各群负责人于{when(n.receipt_by, tz)}前回复“收到”。")
+
+
+def notice_planned(n, rooms: int, start: datetime, finish: datetime, now: datetime, tz: ZoneInfo) -> str:
+    begins = f"免打扰时段，{when(start, tz)}开始发送，" if start > now else ""
+    return (f"通知 {n.no} 将发往下级 {rooms} 个群，{begins}预计{when(finish, tz)}发完；"
+            f"回执截止{when(n.receipt_by, tz)}。查看回执：#回执 {n.no}")
+
+
+def notice_status(n, total: int, delivered: int, acked: int, missing: list[str], tz: ZoneInfo) -> str:
+    lines = [f"通知 {n.no}（{when(n.created_at, tz)}）：共 {total} 个群，已送达 {delivered}，"
+             f"已回执 {acked}，未回执 {len(missing)}。"]
+    if missing:
+        shown = missing[:50]
+        lines.append("未回执：" + "、".join(shown) + (f" 等{len(missing)}个群" if len(missing) > 50 else ""))
+    return "\n".join(lines)
+
+
+def notice_reminder(n) -> str:
+    return f"【回执提醒】通知 {n.no} 的回执已到截止时间，本群尚未回复，请回复“收到”。"
+
+
+def notice_missing(n, missing: list[str]) -> str:
+    shown = "、".join(missing[:50]) + (f" 等{len(missing)}个群" if len(missing) > 50 else "")
+    return f"通知 {n.no} 回执截止，仍有 {len(missing)} 个群未回复：{shown}"

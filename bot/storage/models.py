@@ -193,6 +193,7 @@ class NoticeTarget(SQLModel, table=True):
     notice_id: int = Field(foreign_key="notice.id", index=True)
     node_id: int = Field(foreign_key="node.id")
     room_topic: str | None = None
+    outbox_id: int | None = Field(default=None, foreign_key="outboxmessage.id")
     acked_at: datetime | None = None
     acked_by_id: str | None = None
     acked_by_name: str = ""

@@ -1,0 +1,192 @@
+"""Notices down the tree with receipts (SPEC §4): planning the fan-out, recording 收到, the receipt
+deadline's reminder and missing list, and the #回执 view."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, func, select
+
+from bot.clock import Clock
+from bot.domain import texts
+from bot.domain.org import ADMIN_ROLES, OrgDirectory, Room
+from bot.domain.tickets import Actor, next_number
+from bot.errors import UserError
+from bot.outbox import BULK, NORMAL, Outbox, quiet_until
+from bot.storage.models import Node, Notice, NoticeTarget, OutboxMessage
+from bot.transport import Outgoing
+
+DEFAULT_RECEIPT_WINDOW = timedelta(hours=24)
+LEVEL_WORDS = {   # what people write after 到, longest first when matching
+    "乡镇": "town", "街道": "town", "镇": "town", "乡": "town",
+    "社区": "community", "行政村": "community", "村": "community",
+    "网格": "grid", "楼栋": "group", "村民小组": "group", "小组": "group", "组": "group",
+    "中心户": "household", "户": "household",
+}
+LEVEL_DEPTH = {"county": 0, "town": 1, "community": 2, "grid": 3, "group": 4, "household": 5}
+MAX_NOTICE_TEXT = 1500
+
+_ACK = re.compile(r"^(?:好的?|嗯|ok)?(?:已|己)?(?:收到|收悉|已阅)(?:了|啦|啊|谢谢|好的|收到|明白|马上落实|会落实)*$",
+                  re.IGNORECASE)
+_NOISE = re.compile(r"[\s\W_]+|[\U0001F000-\U0001FAFF\u2600-\u27BF]", re.UNICODE)
+_QUOTED_NOTICE = re.compile(r"【通知\s*(N\d+)】")
+
+
+def is_acknowledgement(text: str) -> bool:
+    """收到 / 已收到 / 收到了 / 好的收到 … (with punctuation and emoji), or a quote of a notice."""
+    if _QUOTED_NOTICE.search(text) and "收到" in text:
+        return True
+    body = re.sub(r"^(?:@[^\s\u2005]+[\s\u2005]+)+", "", text.strip())
+    return bool(_ACK.match(_NOISE.sub("", body))) if len(body) <= 30 else False
+
+
+@dataclass(frozen=True)
+class NoticeRequest:
+    down_to: str | None
+    content: str
+    receipt_by: datetime | None
+
+
+def parse_notice(args: str, now: datetime, parse_time) -> NoticeRequest:
+    """`[到<层级>] <内容> [截止<时间>]` → the parts; raises UserError with the reason."""
+    text = args.strip()
+    down_to = None
+    if text.startswith("到"):
+        word = next((w for w in sorted(LEVEL_WORDS, key=len, reverse=True) if text[1:].startswith(w)), None)
+        if word is None:
+            raise UserError(f"不认识的层级：{text[1:4]}。可写 到镇、到社区、到村、到网格、到楼栋、到小组、到中心户。")
+        down_to = LEVEL_WORDS[word]
+        text = text[1 + len(word):].strip()
+    receipt_by = None
+    cut = text.rfind("截止")
+    if cut >= 0:
+        when = text[cut + 2:].strip(" ：:，,。")
+        try:
+            receipt_by = parse_time(when, now)
+        except ValueError as err:
+            raise UserError(f"截止时间看不懂：{err}") from err
+        text = text[:cut].strip(" ，,。；;")
+    if not text:
+        raise UserError("请写上通知内容。用法：#通知 [到<层级>] <内容> [截止<时间>]")
+    if len(text) > MAX_NOTICE_TEXT:
+        raise UserError(f"通知内容太长（超过{MAX_NOTICE_TEXT}字），请精简。")
+    return NoticeRequest(down_to, text, receipt_by)
+
+
+class NoticeService:
+    def __init__(self, session: Session, clock: Clock, org: OrgDirectory, outbox: Outbox) -> None:
+        self.s = session
+        self.clock = clock
+        self.org = org
+        self.outbox = outbox
+
+    # ---- sending --------------------------------------------------------------------------
+    def send(self, request: NoticeRequest, sender: Actor, room: Room, room_id: str | None,
+             room_topic: str | None) -> tuple[Notice, int, datetime]:
+        """Plan the fan-out: one receipt row and one queued message per room below. Returns the notice,
+        the number of rooms, and when delivery starts (later in quiet hours)."""
+        node = room.node
+        if node is None:
+            raise UserError("请在本级工作群里发通知，机器人按这个群所在的层级往下发。")
+        if not self.org.holds_role(sender.contact_id, ADMIN_ROLES, node):
+            raise UserError(f"只有{node.name}或上级的管理员可以在这个群发通知。")
+        max_depth = LEVEL_DEPTH[request.down_to] if request.down_to else None
+        if max_depth is not None and max_depth <= node.depth:
+            raise UserError(f"{node.name}已经是这一层级或更低，没有可以发到的下级群。")
+        targets = [n for n in self.org.descendants(node, max_depth) if n.room_topic or n.room_id]
+        if not targets:
+            raise UserError(f"{node.name}下面没有登记微信群，通知无处可发。")
+        now = self.clock.now()
+        tz = self.org.settings.tz
+        receipt_by = request.receipt_by or now + DEFAULT_RECEIPT_WINDOW
+        if receipt_by <= now:
+            raise UserError("截止时间已经过去了。")
+        notice = Notice(no=f"N{next_number(self.s, 'N')}", node_id=node.id, sender_id=sender.contact_id,
+                        sender_name=sender.name, source_room_id=room_id, source_room_topic=room_topic,
+                        down_to=request.down_to, text=request.content, created_at=now, receipt_by=receipt_by,
+                        next_action_at=receipt_by)
+        self.s.add(notice)
+        self.s.flush()
+        start = quiet_until(now, tz) or now
+        text = texts.notice(notice, node.name, tz)
+        planned = [(target, self.outbox.to_room(target, text, kind="notice", not_before=start, priority=BULK))
+                   for target in targets]
+        self.s.flush()
+        self.s.add_all([NoticeTarget(notice_id=notice.id, node_id=target.id, room_topic=target.room_topic,
+                                     outbox_id=row.id) for target, row in planned])
+        return notice, len(targets), start
+
+    # ---- receipts -------------------------------------------------------------------------
+    def record_receipt(self, room: Room, who: Actor) -> Notice | None:
+        """The latest notice delivered to this room and still awaiting its receipt, now acknowledged."""
+        if room.node is None:
+            return None
+        target = self.s.exec(
+            select(NoticeTarget).join(OutboxMessage, OutboxMessage.id == NoticeTarget.outbox_id)
+            .where(NoticeTarget.node_id == room.node.id, NoticeTarget.acked_at.is_(None),
+                   OutboxMessage.status == "sent")
+            .order_by(col(NoticeTarget.notice_id).desc()).limit(1)).first()
+        if target is None:
+            return None
+        target.acked_at = self.clock.now()
+        target.acked_by_id = who.contact_id
+        target.acked_by_name = who.name
+        self.s.add(target)
+        return self.s.get(Notice, target.notice_id)
+
+    def get(self, no: str) -> Notice:
+        notice = self.s.exec(select(Notice).where(Notice.no == no)).first()
+        if notice is None:
+            raise UserError(f"未找到通知 {no}")
+        return notice
+
+    def latest_from(self, node: Node) -> Notice:
+        notice = self.s.exec(select(Notice).where(Notice.node_id == node.id)
+                             .order_by(col(Notice.id).desc()).limit(1)).first()
+        if notice is None:
+            raise UserError("这个群还没有发过通知。用法：#回执 N3")
+        return notice
+
+    def status(self, notice: Notice, viewer: Actor) -> str:
+        origin = self.org.node(notice.node_id)
+        if not self.org.holds_role(viewer.contact_id, ADMIN_ROLES, origin):
+            raise UserError(f"只有{origin.name}或上级的管理员可以查看通知 {notice.no} 的回执。")
+        rows = self._targets(notice)
+        delivered = self._delivered_count(notice)
+        acked = [t for t in rows if t.acked_at is not None]
+        missing = [t for t in rows if t.acked_at is None]
+        return texts.notice_status(notice, len(rows), delivered, len(acked), [t.room_topic or "" for t in missing],
+                                   self.org.settings.tz)
+
+    def _targets(self, notice: Notice) -> list[NoticeTarget]:
+        return list(self.s.exec(select(NoticeTarget).where(NoticeTarget.notice_id == notice.id)
+                                .order_by(NoticeTarget.id)).all())
+
+    def _delivered_count(self, notice: Notice) -> int:
+        return self.s.exec(select(func.count()).select_from(NoticeTarget)
+                           .join(OutboxMessage, OutboxMessage.id == NoticeTarget.outbox_id)
+                           .where(NoticeTarget.notice_id == notice.id, OutboxMessage.status == "sent")).one()
+
+    # ---- the receipt deadline -------------------------------------------------------------
+    def due(self, now: datetime, limit: int = 50) -> list[Notice]:
+        return list(self.s.exec(select(Notice).where(col(Notice.next_action_at) <= now)
+                                .order_by(Notice.next_action_at).limit(limit)).all())
+
+    def run_deadline(self, notice: Notice) -> None:
+        """Rooms still missing get one reminder; the sender's room gets the list of them."""
+        tz = self.org.settings.tz
+        now = self.clock.now()
+        due = notice.receipt_by
+        held = quiet_until(max(due, now), tz)
+        timing = {"not_before": held or due, "late_after": due, "priority": NORMAL}
+        missing = [t for t in self._targets(notice) if t.acked_at is None]
+        for target in missing:
+            self.outbox.to_room(self.org.node(target.node_id), texts.notice_reminder(notice), kind="reminder",
+                                **timing)
+        if missing and (notice.source_room_id or notice.source_room_topic):
+            self.outbox.post(Outgoing(text=texts.notice_missing(notice, [t.room_topic or "" for t in missing]),
+                                      room_id=notice.source_room_id, room_topic=notice.source_room_topic),
+                             kind="reminder", **timing)
+        notice.next_action_at = None
+        self.s.add(notice)
