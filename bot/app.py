@@ -30,12 +30,13 @@ APOLOGY = "抱歉，处理这条消息时出错了，已记录，请稍后再试
 class Bot:
     def __init__(self, engine: Engine, clock: Clock, dispatcher: Dispatcher, classifier, transport: Transport,
                  due_work=None, pace: timedelta = DEFAULT_PACE,
-                 sleep: Callable[[float], Awaitable[None]] | None = None):
+                 sleep: Callable[[float], Awaitable[None]] | None = None, export_dir: str = "exports"):
         self.engine = engine
         self.clock = clock
         self.dispatcher = dispatcher
         self.classifier = classifier
         self.transport = transport
+        self.export_dir = export_dir
         self.due_work = due_work          # scheduler.DueWork, when timing is wired in
         self.delivery = Delivery(engine, clock, transport, lambda: self.tz, pace=pace, sleep=sleep)
         self._tz: ZoneInfo | None = None
@@ -60,11 +61,11 @@ class Bot:
                 return
             org = OrgDirectory(s)
             outbox = Outbox(s, self.clock)
-            ctx = Context(msg=msg, actor=self._actor(org, msg), room=org.room(msg.room_id, msg.room_topic),
+            ctx = Context(msg=msg, session=s, actor=self._actor(org, msg), room=org.room(msg.room_id, msg.room_topic),
                           org=org, tickets=TicketService(s, self.clock, org, outbox),
                           notices=NoticeService(s, self.clock, org, outbox), clock=self.clock,
                           outbox=outbox, services={"classifier": self.classifier, "dispatcher": self.dispatcher,
-                                    "delivery": self.delivery})
+                                    "delivery": self.delivery, "export_dir": self.export_dir})
             try:
                 await self.dispatcher.handle(ctx)
             except (UserError, NotImported) as err:

@@ -69,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--db", default=None)
     replay.set_defaults(run=_replay)
 
+    export = sub.add_parser("export", help="export to Excel")
+    export_sub = export.add_subparsers(metavar="WHAT")
+    export_tickets = export_sub.add_parser("tickets", help="tickets, with Chinese column headers")
+    export_tickets.add_argument("--db", default=None)
+    export_tickets.add_argument("--out", required=True, help="FILE.xlsx")
+    export_tickets.add_argument("--since", help="only tickets opened on or after this date (YYYY-MM-DD)")
+    export_tickets.set_defaults(run=_export_tickets)
+
     tickets = sub.add_parser("tickets", help="list tickets")
     tickets.add_argument("--db", default=None)
     tickets.add_argument("--json", action="store_true", help="a JSON array (SPEC §6.2)")
@@ -94,10 +102,37 @@ def _run(args) -> int:
     from bot.runtime import console_bot, run_live
 
     config = Config.load(args.config).override(transport=args.transport, org=args.org, db=args.db)
+    if config.transport == "wechaty":
+        return _run_wechaty(config)
     if config.transport != "console":
-        print(f"错误：{config.transport} 通道尚未接入，目前只能用 --transport console。", file=sys.stderr)
+        print(f"错误：未知的通道 {config.transport}，可用 wechaty 或 console。", file=sys.stderr)
         return 2
     asyncio.run(run_live(console_bot(config)))
+    return 0
+
+
+def _run_wechaty(config: Config) -> int:
+    import signal
+
+    from bot.runtime import run_live, wechaty_bot
+
+    # Connection state changes (connecting, logged in, rooms bound, disconnected …) are always shown.
+    for name in ("gridbot.wechaty", "gridbot.bindings"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    bot = wechaty_bot(config)
+    from bot.transports.wechaty import LoginFailed, PortTaken
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.transport.stop()))
+        await run_live(bot)
+
+    try:
+        asyncio.run(serve())
+    except (LoginFailed, PortTaken) as err:
+        print(f"错误：{err}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -160,6 +195,32 @@ def _replay(args) -> int:
     with scenario:
         bot = replay_bot(Config().override(db=args.db, org=args.org), scenario)
         asyncio.run(bot.run())
+    return 0
+
+
+def _export_tickets(args) -> int:
+    from datetime import date, datetime, time
+
+    from bot.clock import SystemClock
+    from bot.domain.org import OrgDirectory
+    from bot.export import export_tickets
+    from bot.storage.db import make_engine, session
+
+    since = None
+    with session(make_engine(Config().override(db=args.db).db)) as s:
+        org = OrgDirectory(s)
+        if not org.is_imported():
+            print("错误：数据库里还没有导入组织架构。", file=sys.stderr)
+            return 2
+        tz = org.settings.tz
+        if args.since:
+            try:
+                since = datetime.combine(date.fromisoformat(args.since), time(0), tz)
+            except ValueError:
+                print(f"错误：--since 的日期格式应为 YYYY-MM-DD：{args.since}", file=sys.stderr)
+                return 2
+        count = export_tickets(s, Path(args.out), tz, SystemClock().now(), since=since)
+    print(f"已导出 {count} 张工单到 {args.out}")
     return 0
 
 

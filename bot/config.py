@@ -26,6 +26,12 @@ class Config:
     lexicon: tuple[str, ...] = ()     # extra lexicon files or folders a county adds
     send_interval: float = 1.5        # seconds between two messages of one bot account (WeChat flags bursts)
     export_dir: str = "exports"       # where #导出 writes Excel files
+    # wechaty transport (README "Connecting to WeChat"); token and endpoint default to the environment
+    wechaty_token: str | None = field(default_factory=lambda: os.environ.get("WECHATY_PUPPET_SERVICE_TOKEN"))
+    wechaty_endpoint: str | None = field(default_factory=lambda: os.environ.get("WECHATY_PUPPET_SERVICE_ENDPOINT"))
+    wechaty_port: int | None = None     # the SDK's plugin web-server port; None: a free one
+    login_timeout: float = 60.0         # seconds to log in at start before giving up
+    attachments_dir: str = ".gridbot/attachments"   # images and files received
 
     @classmethod
     def load(cls, path: str | None) -> "Config":

@@ -12,6 +12,8 @@ import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from sqlmodel import Session
+
 from bot.clock import Clock
 from bot.domain.org import OrgDirectory, Room
 from bot.domain.notices import NoticeService
@@ -30,6 +32,7 @@ _TICKET_NO = re.compile(r"^[Tt]?(\d{1,9})$")
 @dataclass
 class Context:
     msg: Incoming
+    session: Session
     actor: Actor
     room: Room
     org: OrgDirectory

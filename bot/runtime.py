@@ -64,7 +64,7 @@ def console_bot(config: Config, stdin: TextIO | None = None, stdout: TextIO | No
         import_org(engine, config.org, clock)
     transport = ConsoleTransport(console_directory(engine), clock, stdin=stdin, stdout=stdout)
     bot = Bot(engine, clock, build_dispatcher(), load_classifier(config), transport, DueWork(engine, clock),
-              pace=timedelta(seconds=config.send_interval), sleep=asyncio.sleep)
+              pace=timedelta(seconds=config.send_interval), sleep=asyncio.sleep, export_dir=config.export_dir)
     transport.on_tick = bot.tick
     return bot
 
@@ -77,9 +77,44 @@ def replay_bot(config: Config, lines: Iterable[str], out: TextIO | None = None, 
         import_org(engine, config.org, SystemClock())
     transport = ReplayTransport(lines, clock, out=out, err=err)
     bot = Bot(engine, clock, build_dispatcher(), classifier or load_classifier(config), transport,
-              DueWork(engine, clock), pace=timedelta(seconds=config.send_interval))
+              DueWork(engine, clock), pace=timedelta(seconds=config.send_interval), export_dir=config.export_dir)
     transport.on_tick = bot.tick
     transport.on_end = bot.finish
+    return bot
+
+
+def wechaty_bot(config: Config, clock: Clock | None = None, classifier=None) -> Bot:
+    """The production bot on WeChat. The wechaty SDK is imported only here, when it is chosen."""
+    from pathlib import Path
+
+    from bot.config import ConfigError
+    from handlers.bindings import bind_rooms_found
+
+    if not config.wechaty_endpoint or not config.wechaty_token:
+        raise ConfigError("wechaty 通道需要 puppet 服务的地址和令牌：设置环境变量 WECHATY_PUPPET_SERVICE_ENDPOINT 和 "
+                          "WECHATY_PUPPET_SERVICE_TOKEN（或配置文件的 wechaty_endpoint、wechaty_token）")
+    try:
+        from bot.transports.wechaty import WechatySettings, WechatyTransport
+    except ImportError as err:
+        raise ConfigError(f"wechaty 通道需要可选依赖：pip install 'gridbot[wechaty]'（{err}）") from err
+    engine = make_engine(config.db)
+    clock = clock or SystemClock()
+    if config.org:
+        import_org(engine, config.org, clock)
+    transport = WechatyTransport(WechatySettings(
+        token=config.wechaty_token, endpoint=config.wechaty_endpoint,
+        attachments_dir=Path(config.attachments_dir).expanduser().resolve(), plugin_port=config.wechaty_port,
+        login_timeout=config.login_timeout))
+    bot = Bot(engine, clock, build_dispatcher(), classifier or load_classifier(config), transport,
+              DueWork(engine, clock), pace=timedelta(seconds=config.send_interval), sleep=asyncio.sleep,
+              export_dir=config.export_dir)
+
+    async def on_login(rooms) -> None:
+        # Bind the org's groups first, so messages queued under a topic go to the right group id.
+        bind_rooms_found(engine, [(r.room_id, r.topic) for r in rooms])
+        await bot.deliver()
+
+    transport.on_login = on_login
     return bot
 
 

@@ -39,13 +39,13 @@ class RecordingTransport:
 
 class Harness:
     def __init__(self, db_url: str, classifier, start: datetime, org: Path = ORG_SMALL,
-                 pace: timedelta = timedelta(0)) -> None:
+                 pace: timedelta = timedelta(0), export_dir: str = "exports") -> None:
         self.engine = make_engine(db_url)
         self.clock = VirtualClock(start)
         import_org(self.engine, str(org), self.clock)
         self.transport = RecordingTransport()
         self.bot = Bot(self.engine, self.clock, build_dispatcher(), classifier, self.transport,
-                       DueWork(self.engine, self.clock), pace=pace)
+                       DueWork(self.engine, self.clock), pace=pace, export_dir=export_dir)
         self._ids = itertools.count(1)
 
     async def say(self, sender: str, text: str, room: str | None = None, *, name: str = "",

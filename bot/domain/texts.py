@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from bot.departments import department_name
 from bot.privacy import mask_private
-from bot.storage.models import Ticket, TicketEvent
+from bot.storage.models import Evidence, Ticket, TicketEvent
 
 STATUS_NAMES = {
     "open": "待受理",
@@ -110,7 +110,7 @@ def cancelled(t: Ticket, by_name: str) -> str:
 
 
 def ticket_detail(t: Ticket, node_path: str, assignee_name: str | None, events: list[TicketEvent],
-                  tz: ZoneInfo) -> str:
+                  tz: ZoneInfo, evidence: list[Evidence] = ()) -> str:
     lines = [
         f"工单 {t.no}｜{STATUS_NAMES[t.status]}｜{dept(t.department)}｜{URGENCY_NAMES[t.urgency]}",
         f"地点：{_place(t, node_path)}",
@@ -120,6 +120,12 @@ def ticket_detail(t: Ticket, node_path: str, assignee_name: str | None, events: 
     ]
     if t.rating:
         lines.append(f"评价：{t.rating}")
+    if evidence:
+        lines.append(f"附件（{len(evidence)}）：")
+        for e in evidence:
+            # Saved files are named "<message id>-<original name>".
+            name = e.path.replace("\\", "/").rsplit("/", 1)[-1].split("-", 1)[-1]
+            lines.append(f"· {when(e.at, tz)} {'图片' if e.kind == 'image' else '文件'} {name}")
     lines.append("记录：")
     for e in events:
         who = e.actor_name or "系统"

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, or_, select
 from bot.clock import Clock
 from bot.domain import texts
 from bot.domain.deadlines import due_after, ticket_deadlines
+from bot.domain.evidence import evidence_of
 from bot.domain.org import ADMIN_ROLES, HANDLER_ROLES, OrgDirectory, Room
 from bot.domain.similarity import similar
 from bot.domain.timers import TicketTimers
@@ -177,7 +178,7 @@ class TicketService:
     def detail(self, no: str) -> str:
         t = self.get(no)
         return texts.ticket_detail(t, self.org.node(t.node_id).path, self._name(t.assignee_id), self.events(t),
-                                   self.org.settings.tz)
+                                   self.org.settings.tz, evidence_of(self.s, t))
 
     def open_for(self, contact_id: str) -> list[Ticket]:
         """Unfinished tickets the contact reported, follows, or is assigned."""

@@ -1,0 +1,94 @@
+"""Admins' numbers (SPEC §5): #统计, #排行, #清单 for a room's subtree. Every figure is one SQL
+aggregate over the tickets joined to their node's path, so 100,000 tickets never load into Python."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case
+from sqlmodel import Session, col, func, select
+
+from bot.domain.org import OrgDirectory
+from bot.storage.models import Membership, Node, Ticket
+
+OPEN = ("open", "accepted")
+DONE = ("resolved", "closed")
+PERIODS = ("今天", "本周", "本月")
+RATING_SCORE = {"满意": 100, "基本满意": 80, "不满意": 0}
+
+
+def period_start(period: str, now: datetime, tz: ZoneInfo) -> datetime:
+    today = now.astimezone(tz).date()
+    if period == "今天":
+        day = today
+    elif period == "本周":
+        day = today - timedelta(days=today.weekday())
+    elif period == "本月":
+        day = today.replace(day=1)
+    else:
+        raise ValueError(period)
+    return datetime.combine(day, time(0), tz)
+
+
+@dataclass(frozen=True)
+class Summary:
+    new: int
+    open: int
+    resolved: int
+    overdue: int
+    on_time: int
+    by_department: list[tuple[str | None, int]]
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.resolved if self.resolved else None
+
+
+@dataclass(frozen=True)
+class WorkerRank:
+    contact_id: str
+    name: str
+    resolved: int
+    on_time: int
+    rated: int
+    score: float | None
+
+
+def _one(flag) -> object:
+    return func.coalesce(func.sum(case((flag, 1), else_=0)), 0)
+
+
+def _scoped(node: Node):
+    return select().select_from(Ticket).join(Node, Node.id == Ticket.node_id).where(OrgDirectory.in_subtree(node))
+
+
+def summary(s: Session, node: Node, since: datetime, now: datetime) -> Summary:
+    resolved_in_period = and_(col(Ticket.status).in_(DONE), col(Ticket.resolved_at) >= since)
+    row = s.exec(_scoped(node).add_columns(
+        _one(col(Ticket.created_at) >= since),
+        _one(col(Ticket.status).in_(OPEN)),
+        _one(resolved_in_period),
+        _one(and_(col(Ticket.status).in_(OPEN), col(Ticket.resolve_by) < now)),
+        _one(and_(resolved_in_period, col(Ticket.resolved_at) <= col(Ticket.resolve_by))),
+    )).one()
+    by_dept = s.exec(_scoped(node).add_columns(Ticket.department, func.count())
+                     .where(col(Ticket.created_at) >= since)
+                     .group_by(Ticket.department).order_by(func.count().desc())).all()
+    return Summary(*(int(v) for v in row), by_department=[(d, int(n)) for d, n in by_dept])
+
+
+def ranking(s: Session, node: Node, since: datetime, limit: int = 20) -> list[WorkerRank]:
+    score = case(*((Ticket.rating == r, v) for r, v in RATING_SCORE.items()), else_=None)
+    rows = s.exec(_scoped(node).add_columns(
+        Ticket.assignee_id, func.count(),
+        _one(col(Ticket.resolved_at) <= col(Ticket.resolve_by)),
+        func.count(Ticket.rating), func.avg(score),
+    ).where(col(Ticket.status).in_(DONE), col(Ticket.resolved_at) >= since, Ticket.assignee_id.is_not(None))
+        .group_by(Ticket.assignee_id)).all()
+    names = dict(s.exec(select(Membership.contact_id, Membership.name)
+                        .where(col(Membership.contact_id).in_([r[0] for r in rows]))).all()) if rows else {}
+    ranks = [WorkerRank(cid, names.get(cid, cid), int(n), int(on_time), int(rated),
+                        float(avg) if avg is not None else None) for cid, n, on_time, rated, avg in rows]
+    ranks.sort(key=lambda r: (-r.resolved, -(r.on_time / r.resolved), -(r.score or 0), r.name))
+    return ranks[:limit]
