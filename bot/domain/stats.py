@@ -60,7 +60,11 @@ def _one(flag) -> object:
 
 
 def _scoped(node: Node):
-    return select().select_from(Ticket).join(Node, Node.id == Ticket.node_id).where(OrgDirectory.in_subtree(node))
+    # The subtree's node ids as a subquery: the database matches paths once per node, not per ticket.
+    if node.parent_id is None:
+        return select().select_from(Ticket)
+    nodes = select(Node.id).where(OrgDirectory.in_subtree(node))
+    return select().select_from(Ticket).where(col(Ticket.node_id).in_(nodes))
 
 
 def summary(s: Session, node: Node, since: datetime, now: datetime) -> Summary:
