@@ -52,8 +52,11 @@ class Bot:
         return self._tz
 
     async def run(self) -> None:
-        await self.deliver()
-        await self.transport.start(self.dispatch)
+        try:
+            await self.deliver()
+            await self.transport.start(self.dispatch)
+        finally:
+            self.stop()
 
     async def dispatch(self, msg: Incoming) -> None:
         with session(self.engine) as s:
@@ -92,6 +95,10 @@ class Bot:
             await self.due_work.drain(self.delivery)
         else:
             await self.deliver()
+
+    def stop(self) -> None:
+        if self.due_work is not None:
+            self.due_work.release()
 
     async def deliver(self) -> None:
         await self.delivery.deliver()

@@ -60,6 +60,18 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--db", default=None)
     show.set_defaults(run=_org_show)
 
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(metavar="ACTION")
+    upgrade = db_sub.add_parser("upgrade", help="apply the schema migrations (Alembic)")
+    upgrade.add_argument("--db", default=None)
+    upgrade.set_defaults(run=_db_upgrade)
+
+    doctor = sub.add_parser("doctor", help="check the database, migrations, org and puppet endpoint")
+    doctor.add_argument("--config")
+    doctor.add_argument("--db")
+    doctor.add_argument("--org")
+    doctor.set_defaults(run=_doctor)
+
     classify = sub.add_parser("classify", help='JSON lines {"id","text"} on stdin → classifications on stdout')
     classify.set_defaults(run=_classify)
 
@@ -159,6 +171,22 @@ def _org_show(args) -> int:
             room = f" 〔{node.room_topic}〕" if node.room_topic else ""
             print(f"{'  ' * node.depth}{node.name} [{node.level}]{room}{'  ' + members if members else ''}")
     return 0
+
+
+def _db_upgrade(args) -> int:
+    from bot.storage.db import current_revision, make_engine, upgrade
+
+    engine = make_engine(Config().override(db=args.db).db, migrate=False)
+    before = current_revision(engine)
+    head = upgrade(engine)
+    print(f"数据库结构已是最新：{head}" if before == head else f"数据库结构已升级：{before or '空库'} → {head}")
+    return 0
+
+
+def _doctor(args) -> int:
+    from bot.doctor import run
+
+    return run(Config.load(args.config).override(db=args.db, org=args.org))
 
 
 def _classify(args) -> int:

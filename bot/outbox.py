@@ -8,7 +8,8 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, or_, select
 
 from bot.clock import Clock
 from bot.storage.db import session as new_session
@@ -41,12 +42,13 @@ class Outbox:
         self.clock = clock
 
     def post(self, out: Outgoing, *, kind: str = "reply", not_before: datetime | None = None,
-             priority: int | None = None, late_after: datetime | None = None) -> OutboxMessage:
+             priority: int | None = None, late_after: datetime | None = None,
+             account: str | None = None) -> OutboxMessage:
         now = self.clock.now()
         row = OutboxMessage(
             created_at=now, not_before=not_before or now,
             priority=priority if priority is not None else (URGENT if out.urgent else NORMAL),
-            kind=kind, room_id=out.room_id, room_topic=out.room_topic, to=out.to, text=out.text,
+            kind=kind, account=account, room_id=out.room_id, room_topic=out.room_topic, to=out.to, text=out.text,
             mentions=" ".join(out.mentions), file_path=out.file_path, late_after=late_after)
         self.s.add(row)
         return row
@@ -57,7 +59,7 @@ class Outbox:
         if room.room_topic is None and room.room_id is None:
             return None
         return self.post(Outgoing(text=text, room_id=room.room_id or room.room_topic, room_topic=room.room_topic,
-                                  mentions=mentions, urgent=urgent), **options)
+                                  mentions=mentions, urgent=urgent), account=room.account, **options)
 
 
 def late_note(row: OutboxMessage, now: datetime, tz: ZoneInfo) -> str:
@@ -85,7 +87,7 @@ class Delivery:
 
     def __init__(self, engine: Engine, clock: Clock, transport: Transport, tz: Callable[[], ZoneInfo],
                  pace: timedelta = DEFAULT_PACE, sleep: Callable[[float], Awaitable[None]] | None = None,
-                 account: str = DEFAULT_ACCOUNT) -> None:
+                 account: str = DEFAULT_ACCOUNT, process: str = "") -> None:
         self.engine = engine
         self.clock = clock
         self.transport = transport
@@ -93,16 +95,32 @@ class Delivery:
         self.pace = pace
         self.sleep = sleep
         self.account = account
+        self.process = process
+
+    def _record_pace(self, s: Session, at: datetime) -> None:
+        pace = s.get(SendPace, self.account)
+        if pace is None:
+            s.add(SendPace(account=self.account, last_sent_at=at))
+        else:
+            pace.last_sent_at = max(pace.last_sent_at, at)
+            s.add(pace)
+        try:
+            s.commit()
+        except IntegrityError:       # another process of the same account recorded its first send
+            s.rollback()
 
     def _slot(self, s: Session) -> datetime | None:
         pace = s.get(SendPace, self.account)
         return pace.last_sent_at + self.pace if pace is not None and self.pace else None
 
+    def _mine(self):
+        return or_(OutboxMessage.account == self.account, OutboxMessage.account.is_(None))
+
     def next_at(self) -> datetime | None:
         """When the next queued message can go out (its own time, or the account's next slot)."""
         with new_session(self.engine) as s:
             due = s.exec(select(func.min(OutboxMessage.not_before))
-                         .where(OutboxMessage.status == "pending")).first()
+                         .where(OutboxMessage.status == "pending", self._mine())).first()
             if due is None:
                 return None
             slot = self._slot(s)
@@ -122,10 +140,12 @@ class Delivery:
         while True:
             with new_session(self.engine) as s:
                 now = self.clock.now()
+                # SKIP LOCKED: several processes share the queue; each row goes to exactly one of them.
                 row = s.exec(select(OutboxMessage)
-                             .where(OutboxMessage.status == "pending", col(OutboxMessage.not_before) <= now)
+                             .where(OutboxMessage.status == "pending", col(OutboxMessage.not_before) <= now,
+                                    self._mine())
                              .order_by(OutboxMessage.priority, OutboxMessage.not_before, OutboxMessage.id)
-                             .limit(1)).first()
+                             .limit(1).with_for_update(skip_locked=True)).first()
                 if row is None:
                     return sent
                 slot = self._slot(s)
@@ -144,6 +164,7 @@ class Delivery:
     async def _send_one(self, s: Session, row: OutboxMessage, now: datetime) -> bool:
         """Claim, send, mark sent. False when the transport is unavailable (the row waits)."""
         row.status = "sending"
+        row.claimed_by = self.process
         s.add(row)
         s.commit()
         out = Outgoing(text=late_note(row, now, self.tz()) + row.text, room_id=row.room_id, to=row.to,
@@ -165,9 +186,7 @@ class Delivery:
             raise
         row.status = "sent"
         row.sent_at = self.clock.now()
-        pace = s.get(SendPace, self.account) or SendPace(account=self.account, last_sent_at=row.sent_at)
-        pace.last_sent_at = row.sent_at
         s.add(row)
-        s.add(pace)
         s.commit()
+        self._record_pace(s, row.sent_at)
         return True

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
@@ -15,6 +18,7 @@ from bot.domain.timers import ACTIVE, TicketTimers
 from bot.outbox import Delivery, Outbox, next_pending_at
 from bot.storage.db import session
 from bot.storage.models import Notice, ScheduleRun, Ticket
+from scheduler import lease
 from scheduler.schedules import SCHEDULES, Schedule
 
 log = logging.getLogger("gridbot.scheduler")
@@ -24,10 +28,23 @@ MAX_STEPS = 100_000
 
 
 class DueWork:
-    def __init__(self, engine: Engine, clock: Clock, schedules: tuple[Schedule, ...] = SCHEDULES) -> None:
+    """With several processes on one database, only the holder of the sweep lease does the work;
+    the others still deliver the outbox (their own account's rows and unassigned ones)."""
+
+    def __init__(self, engine: Engine, clock: Clock, schedules: tuple[Schedule, ...] = SCHEDULES,
+                 holder: str | None = None, lease_ttl: timedelta = lease.DEFAULT_TTL) -> None:
         self.engine = engine
         self.clock = clock
         self.schedules = schedules
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease_ttl = lease_ttl
+
+    def release(self) -> None:
+        """A clean stop hands the sweep over at once instead of after the lease expires."""
+        lease.release(self.engine, "sweep", self.holder)
+
+    def is_leader(self) -> bool:
+        return lease.hold(self.engine, "sweep", self.holder, self.clock.now(), self.lease_ttl)
 
     # ---- when -----------------------------------------------------------------------------
     def next_due(self, delivery: Delivery) -> datetime | None:
@@ -87,6 +104,8 @@ class DueWork:
         with session(self.engine) as s:
             if not OrgDirectory(s).is_imported():
                 return
+        if not self.is_leader():
+            return
         self._tickets()
         self._notices()
         self._schedules()
@@ -96,13 +115,12 @@ class DueWork:
             with session(self.engine) as s:
                 org = OrgDirectory(s)
                 timers = TicketTimers(s, self.clock, org, Outbox(s, self.clock))
-                batch = timers.due_tickets(self.clock.now(), limit=100)
-                for ticket in batch:
-                    # Each ticket's actions and their messages commit together: done once, never twice.
-                    timers.run(ticket)
-                    s.commit()
-            if len(batch) < 100:
-                return
+                due = timers.due_tickets(self.clock.now(), limit=1)
+                if not due:
+                    return
+                # Each ticket's actions and their messages commit together: done once, never twice.
+                timers.run(due[0])
+                s.commit()
 
     def _notices(self) -> None:
         with session(self.engine) as s:

@@ -1,10 +1,17 @@
-"""Shared fixtures: the classifier (jieba loaded once per run) and a fresh bot per test."""
+"""Shared fixtures: the classifier (jieba loaded once per run), fresh databases on the chosen backend
+(SQLite, or PostgreSQL with GRIDBOT_TEST_DB=postgresql), and a fresh bot per test."""
+import os
 from datetime import datetime
 
 import pytest
 
 import nlp
+from tests.databases import BACKEND, Databases, PostgresUnavailable
 from tests.harness import TZ, Harness
+
+
+def pytest_report_header(config):
+    return f"gridbot test database: {BACKEND}"
 
 
 @pytest.fixture(scope="session")
@@ -13,6 +20,23 @@ def classifier(tmp_path_factory):
 
 
 @pytest.fixture
-def harness(tmp_path, classifier) -> Harness:
+def new_db(tmp_path):
+    """new_db("name") → the URL of a fresh, empty database on the chosen backend."""
+    databases = Databases(tmp_path)
+
+    def new(name: str = "bot") -> str:
+        try:
+            return databases.new(name)
+        except PostgresUnavailable as err:
+            if os.environ.get("CI") == "true":
+                raise                      # in CI a missing service is a failure, never a skip
+            pytest.skip(str(err))
+
+    yield new
+    databases.drop_all()
+
+
+@pytest.fixture
+def harness(new_db, classifier) -> Harness:
     # Wednesday 2026-11-25 09:00 in the county.
-    return Harness(f"sqlite:///{tmp_path / 'bot.db'}", classifier, datetime(2026, 11, 25, 9, 0, tzinfo=TZ))
+    return Harness(new_db(), classifier, datetime(2026, 11, 25, 9, 0, tzinfo=TZ))

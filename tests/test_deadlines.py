@@ -78,8 +78,8 @@ async def test_urgent_ticket_escalates_every_two_hours(harness):
     assert harness.ticket("T1")["escalation_level"] == 3
 
 
-async def test_quiet_hours_hold_normal_reminders_not_urgent_ones(tmp_path, classifier):
-    h = Harness(f"sqlite:///{tmp_path / 'q.db'}", classifier, at(2026, 11, 25, 20, 0))
+async def test_quiet_hours_hold_normal_reminders_not_urgent_ones(tmp_path, new_db, classifier):
+    h = Harness(new_db("q"), classifier, at(2026, 11, 25, 20, 0))
     await h.say(RESIDENT, POWER_CUT, HOUSEHOLD, after=timedelta(0))         # accept by 00:00
     sent = await h.tick(at(2026, 11, 26, 6, 59))
     assert not to_room(sent, GRID)
@@ -98,17 +98,17 @@ async def test_quiet_hours_hold_normal_reminders_not_urgent_ones(tmp_path, class
     (at(2026, 11, 27, 10, 0), at(2026, 12, 2, 18, 0)),    # Friday: Mon, Tue, Wed
     (at(2026, 12, 30, 10, 0), at(2027, 1, 5, 18, 0)),     # year change, 2027-01-01 from the org file
 ])
-async def test_working_day_deadlines(tmp_path, classifier, opened, resolve_by):
+async def test_working_day_deadlines(tmp_path, new_db, classifier, opened, resolve_by):
     org = tmp_path / "org.yaml"
     org.write_text(ORG_SMALL.read_text(encoding="utf-8").replace(
         "timezone: Asia/Shanghai", "timezone: Asia/Shanghai\nholidays: [2027-01-01]"), encoding="utf-8")
-    h = Harness(f"sqlite:///{tmp_path / 'wd.db'}", classifier, opened, org=org)
+    h = Harness(new_db("wd"), classifier, opened, org=org)
     await h.say(RESIDENT, POWER_CUT, HOUSEHOLD, after=timedelta(0))
     assert datetime.fromisoformat(h.ticket("T1")["resolve_by"]) == resolve_by
 
 
-async def test_year_change_without_org_holidays_falls_back_to_weekdays(tmp_path, classifier):
-    h = Harness(f"sqlite:///{tmp_path / 'y.db'}", classifier, at(2026, 12, 30, 10, 0))
+async def test_year_change_without_org_holidays_falls_back_to_weekdays(tmp_path, new_db, classifier):
+    h = Harness(new_db("y"), classifier, at(2026, 12, 30, 10, 0))
     await h.say(RESIDENT, POWER_CUT, HOUSEHOLD, after=timedelta(0))
     # 12-31, 2027-01-01 (a Friday; chinese-calendar has no 2027 data), 01-04.
     assert datetime.fromisoformat(h.ticket("T1")["resolve_by"]) == at(2027, 1, 4, 18, 0)
@@ -116,13 +116,13 @@ async def test_year_change_without_org_holidays_falls_back_to_weekdays(tmp_path,
     assert [o.room_topic for o in timed(sent) if "逐级转报" in o.text] == [COMMUNITY, TOWN, COUNTY]
 
 
-async def test_sla_override_from_org_file(tmp_path, classifier):
+async def test_sla_override_from_org_file(tmp_path, new_db, classifier):
     org = tmp_path / "org.yaml"
     org.write_text(ORG_SMALL.read_text(encoding="utf-8").replace(
         "timezone: Asia/Shanghai",
         "timezone: Asia/Shanghai\nsla: {urgent: {accept: 5m, resolve: 1h}, normal: {accept: 2h, resolve: 1wd}}"),
         encoding="utf-8")
-    h = Harness(f"sqlite:///{tmp_path / 's.db'}", classifier, at(2026, 11, 25, 9, 0), org=org)
+    h = Harness(new_db("s"), classifier, at(2026, 11, 25, 9, 0), org=org)
     await h.say(RESIDENT, POWER_CUT, HOUSEHOLD, after=timedelta(0))
     t = h.ticket("T1")
     assert datetime.fromisoformat(t["accept_by"]) == at(2026, 11, 25, 11, 0)
@@ -184,8 +184,8 @@ class DiesAfterSending:
         pass
 
 
-async def test_never_sent_twice_when_the_process_dies_after_sending(tmp_path, classifier):
-    db = f"sqlite:///{tmp_path / 'crash.db'}"
+async def test_never_sent_twice_when_the_process_dies_after_sending(tmp_path, new_db, classifier):
+    db = new_db("crash")
     first = Harness(db, classifier, at(2026, 11, 25, 9, 0))
     await first.say(RESIDENT, POWER_CUT, HOUSEHOLD, after=timedelta(0))
     first.bot.delivery.transport = DiesAfterSending(first.transport)

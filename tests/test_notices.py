@@ -28,8 +28,8 @@ def notices(sent, no="N1"):
 
 
 @pytest.fixture
-def paced(tmp_path, classifier) -> Harness:
-    return Harness(f"sqlite:///{tmp_path / 'n.db'}", classifier, at(2026, 11, 25, 9, 0),
+def paced(tmp_path, new_db, classifier) -> Harness:
+    return Harness(new_db("n"), classifier, at(2026, 11, 25, 9, 0),
                    pace=timedelta(seconds=1.5))
 
 
@@ -99,8 +99,8 @@ async def test_non_admin_cannot_see_receipts(harness):
     assert reply.text == "只有城南社区或上级的管理员可以查看通知 N1 的回执。"
 
 
-async def test_fan_out_interrupted_by_restart_completes_without_duplicates(tmp_path, classifier):
-    db = f"sqlite:///{tmp_path / 'fan.db'}"
+async def test_fan_out_interrupted_by_restart_completes_without_duplicates(tmp_path, new_db, classifier):
+    db = new_db("fan")
     first = Harness(db, classifier, at(2026, 11, 25, 9, 0), pace=timedelta(seconds=1.5))
     from bot.transport import Incoming
     await first.bot.dispatch(Incoming(msg_id="n1", sender_id=CHEN, text="#通知 防汛值班安排已下发，请查收",
@@ -144,8 +144,8 @@ async def test_phone_and_id_numbers_masked_when_relayed(harness):
     assert "13912345678" not in detail.text
 
 
-async def test_notice_in_quiet_hours_waits_until_seven(tmp_path, classifier):
-    h = Harness(f"sqlite:///{tmp_path / 'q.db'}", classifier, at(2026, 11, 25, 22, 30))
+async def test_notice_in_quiet_hours_waits_until_seven(tmp_path, new_db, classifier):
+    h = Harness(new_db("q"), classifier, at(2026, 11, 25, 22, 30))
     reply, = await h.say("wxid_cn_zhuren", "#通知 到网格 明早8点集合", COMMUNITY, after=timedelta(0))
     assert "免打扰时段，11月26日 07:00开始发送" in reply.text
     sent = await h.tick(at(2026, 11, 26, 7, 0))

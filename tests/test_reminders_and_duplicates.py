@@ -84,9 +84,9 @@ async def test_duplicate_report_joins_the_open_ticket(harness):
     assert [t["no"] for t in harness.tickets()] == ["T1", "T2", "T3"]
 
 
-def test_reminder_due_between_two_replay_runs_arrives_once(tmp_path, capsys, monkeypatch):
+def test_reminder_due_between_two_replay_runs_arrives_once(tmp_path, new_db, capsys, monkeypatch):
     monkeypatch.setenv("GRIDBOT_CACHE_DIR", str(tmp_path / "cache"))
-    db = f"sqlite:///{tmp_path / 'two.db'}"
+    db = new_db("two")
     first = tmp_path / "first.jsonl"
     first.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in [
         {"at": "2026-11-25T09:00:00+08:00", "room": GRID, "from": "wxid_liufang", "text": "#提醒 今天14点 去5栋看电表"},

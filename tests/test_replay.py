@@ -29,8 +29,8 @@ def tickets(capsys, db) -> list[dict]:
 
 
 @pytest.fixture
-def db(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'replay.db'}"
+def db(new_db, tmp_path) -> str:
+    return new_db("replay")
 
 
 @pytest.fixture(autouse=True)

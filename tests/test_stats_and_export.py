@@ -19,9 +19,9 @@ def at(*args) -> datetime:
 
 
 @pytest.fixture
-async def seeded(tmp_path, classifier) -> Harness:
+async def seeded(tmp_path, new_db, classifier) -> Harness:
     """Wed 2026-11-25: three urban tickets (one resolved on time and rated, one overdue), one rural."""
-    h = Harness(f"sqlite:///{tmp_path / 'stats.db'}", classifier, at(2026, 11, 23, 9, 0),
+    h = Harness(new_db("stats"), classifier, at(2026, 11, 23, 9, 0),
                 export_dir=str(tmp_path / "exports"))
     await h.say("wxid_res_a", "楼道里的水管爆了，水流得到处都是", HOUSEHOLD)                      # T1 water, Mon
     await h.say("wxid_res_b", "小区门口的路灯坏了好几天了，晚上黑乎乎的", HOUSEHOLD,
@@ -79,17 +79,18 @@ async def test_export_by_message_writes_the_subtree(seeded, tmp_path):
     assert rows[2][1] == "已归档" and rows[2][-1] == "满意"
 
 
-def test_export_verb(tmp_path, capsys, classifier):
+def test_export_verb(tmp_path, new_db, capsys, classifier):
     import asyncio
-    h = Harness(f"sqlite:///{tmp_path / 'e.db'}", classifier, at(2026, 11, 25, 9, 0))
+    db = new_db("e")
+    h = Harness(db, classifier, at(2026, 11, 25, 9, 0))
     asyncio.run(h.say("wxid_res_a", "楼道里的水管爆了，联系电话13912345678", HOUSEHOLD))
     out = tmp_path / "t.xlsx"
-    assert main(["export", "tickets", "--db", f"sqlite:///{tmp_path / 'e.db'}", "--out", str(out)]) == 0
+    assert main(["export", "tickets", "--db", db, "--out", str(out)]) == 0
     rows = list(load_workbook(out).active.iter_rows(values_only=True))
     assert len(rows) == 2 and "13912345678" in rows[1][6]          # the file keeps the original
-    assert main(["export", "tickets", "--db", f"sqlite:///{tmp_path / 'e.db'}", "--out", str(out),
+    assert main(["export", "tickets", "--db", db, "--out", str(out),
                  "--since", "2026-11-26"]) == 0
     assert len(list(load_workbook(out).active.iter_rows())) == 1
-    assert main(["export", "tickets", "--db", f"sqlite:///{tmp_path / 'e.db'}", "--out", str(out),
+    assert main(["export", "tickets", "--db", db, "--out", str(out),
                  "--since", "明天"]) == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err

@@ -163,7 +163,8 @@ class TicketService:
 
     # ---- lookups --------------------------------------------------------------------------
     def get(self, no: str) -> Ticket:
-        ticket = self.s.exec(select(Ticket).where(Ticket.no == no)).first()
+        # Locked for the rest of the transaction: another process's sweep must not interleave.
+        ticket = self.s.exec(select(Ticket).where(Ticket.no == no).with_for_update()).first()
         if ticket is None:
             raise UserError(texts.NOT_FOUND.format(no=no))
         return ticket

@@ -63,7 +63,7 @@ class TicketTimers:
     def due_tickets(self, now: datetime, limit: int = 200) -> list[Ticket]:
         return list(self.s.exec(
             select(Ticket).where(col(Ticket.next_action_at) <= now, col(Ticket.status).in_(ACTIVE))
-            .order_by(Ticket.next_action_at, Ticket.id).limit(limit)).all())
+            .order_by(Ticket.next_action_at, Ticket.id).limit(limit).with_for_update(skip_locked=True)).all())
 
     def run(self, t: Ticket) -> None:
         """Do every action of `t` that is due now, in time order."""

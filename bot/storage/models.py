@@ -28,6 +28,7 @@ class Node(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="node.id")
     room_topic: str | None = Field(default=None, index=True)
     room_id: str | None = Field(default=None, index=True)   # the transport's id once bound
+    account: str | None = None        # the bot account that sits in this room (several-account setups)
     active: bool = True
 
 
@@ -35,6 +36,7 @@ class DepartmentRoom(SQLModel, table=True):
     code: str = Field(primary_key=True)
     room_topic: str | None = Field(default=None, index=True)
     room_id: str | None = Field(default=None, index=True)
+    account: str | None = None
 
 
 class Membership(SQLModel, table=True):
@@ -138,6 +140,7 @@ class OutboxMessage(SQLModel, table=True):
     not_before: datetime                 # scheduled reminders and quiet hours push this forward
     priority: int = 1                    # 0 urgent, 1 normal, 2 bulk
     kind: str = "reply"                  # reply alert reminder escalation digest …
+    account: str | None = None           # the bot account that must send it; None: any
     room_id: str | None = None
     room_topic: str | None = None
     to: str | None = None
@@ -146,7 +149,17 @@ class OutboxMessage(SQLModel, table=True):
     file_path: str | None = None
     late_after: datetime | None = None   # sent later than this, the text says it is late
     status: str = "pending"
+    claimed_by: str | None = None        # the process that took it for sending
     sent_at: datetime | None = None
+
+
+class Lease(SQLModel, table=True):
+    """Leadership among bot processes sharing a database: the holder runs the due-work sweep and the
+    digests until `expires_at`, renewing it each sweep; when it dies another takes over."""
+
+    name: str = Field(primary_key=True)
+    holder: str
+    expires_at: datetime
 
 
 class ScheduleRun(SQLModel, table=True):

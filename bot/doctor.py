@@ -1,0 +1,77 @@
+"""`gridbot doctor`: checks what a deployment needs, and says what is wrong in plain words."""
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+
+from sqlalchemy import text
+
+from bot.config import Config
+from bot.orgfile import OrgFileError, load_org_file
+
+OK, BAD = "✓", "✗"
+
+
+def checks(config: Config) -> Iterator[tuple[bool, str]]:
+    from bot.domain.org import OrgDirectory
+    from bot.storage.db import current_revision, head_revision, make_engine, session
+
+    try:
+        engine = make_engine(config.db, migrate=False)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as err:                              # noqa: BLE001 — reported to the user
+        yield False, f"连不上数据库 {config.db}：{type(err).__name__}: {str(err).splitlines()[0]}"
+        return
+    yield True, f"数据库可以连接（{engine.dialect.name}）"
+
+    current, head = current_revision(engine), head_revision()
+    if current == head:
+        yield True, f"数据库结构是最新的（{head}）"
+    elif current is None:
+        yield False, "数据库还没有建表：运行 gridbot db upgrade --db URL（demo/run 也会自动建）"
+        return
+    else:
+        yield False, f"数据库结构需要升级（{current} → {head}）：运行 gridbot db upgrade --db URL"
+        return
+
+    with session(engine) as s:
+        org = OrgDirectory(s)
+        if not org.is_imported():
+            yield False, "还没有导入组织架构：运行 gridbot org import ORG.yaml --db URL"
+        else:
+            nodes = org.nodes()
+            unbound = org.unbound_rooms()
+            yield True, f"组织架构已导入：{org.settings.county}，{len(nodes)} 个节点"
+            if unbound:
+                yield True, f"{len(unbound)} 个群尚未绑定微信群 id（机器人登录后按群名自动绑定）"
+
+    if config.org:
+        try:
+            load_org_file(config.org)
+            yield True, f"组织架构文件 {config.org} 格式正确"
+        except OrgFileError as err:
+            yield False, f"组织架构文件有错：{err}"
+
+    endpoint = getattr(config, "wechaty_endpoint", None) or os.environ.get("WECHATY_PUPPET_SERVICE_ENDPOINT")
+    if config.transport == "wechaty" or endpoint:
+        if not endpoint:
+            yield False, "用微信通道但没有配置 WECHATY_PUPPET_SERVICE_ENDPOINT（puppet 服务地址）"
+        else:
+            host, _, port = endpoint.rpartition(":")
+            try:
+                with socket.create_connection((host or "127.0.0.1", int(port)), timeout=3):
+                    pass
+                yield True, f"puppet 服务 {endpoint} 可以连接"
+            except (OSError, ValueError) as err:
+                yield False, f"连不上 puppet 服务 {endpoint}：{err}"
+
+
+def run(config: Config) -> int:
+    healthy = True
+    for ok, line in checks(config):
+        print(f"{OK if ok else BAD} {line}")
+        healthy &= ok
+    print("一切正常。" if healthy else "有问题需要处理，见上面标 ✗ 的行。")
+    return 0 if healthy else 1
