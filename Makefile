@@ -11,11 +11,26 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+# The tests also need the optional wechaty SDK and, for tests/e2e, a Wechaty puppet server from npm
+# (package.json / package-lock.json). Without npm the e2e tests skip, except in CI where they must run.
+TEST_STAMP := $(VENV)/.installed-test
+NPM_STAMP := node_modules/.installed
+
+$(TEST_STAMP): $(STAMP) pyproject.toml
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev,wechaty]'
+	touch $(TEST_STAMP)
+
+$(NPM_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $(NPM_STAMP); \
+	elif [ "$$CI" = "true" ]; then echo "npm is required in CI for tests/e2e" >&2; exit 1; \
+	else echo "npm not found: tests/e2e will be skipped" >&2; fi
+
 demo: $(STAMP)
 	$(VENV)/bin/gridbot demo
 
-test: $(STAMP)
+test: $(TEST_STAMP) $(NPM_STAMP)
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache gridbot-demo.db*
+	rm -rf $(VENV) *.egg-info .pytest_cache gridbot-demo.db* node_modules

@@ -49,9 +49,18 @@ MAX_KEYWORDS = 8
 # A gap in a pattern ("A*B"): a few characters, not across a sentence end.
 _GAP = r"[^。！？!?\n]{0,12}?"
 
+# Sections whose literals hide every shorter cue inside them, whatever its section.
+_HIDES_ALL = frozenset({"not_issue"})
+# Sections whose cues are turned around by a negation just before them (没|来水了).
+_NEGATABLE = frozenset({"not_issue", "calm"})
+NEGATED_RESOLUTION = 1.0  # the issue weight of a negated "solved / notice / calm" cue
+_NEGATORS_1 = frozenset("没未不")
+_NEGATORS_2 = frozenset({"没有", "没能", "未能", "无法", "不能", "并未", "还未", "尚未"})
+
 _BRACKET_TAG = re.compile(r"\[[\u4e00-\u9fff]{1,6}\]")
 _MENTION = re.compile(r"@(?!所有人)[^\s@]{1,24}(?:\s|$)")
 _SPACES = re.compile(r"\s+")
+_REPORT_COMMAND = re.compile(r"^[#/]\s*上报[\s:：,，]*")
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +207,33 @@ class Classifier:
             log.exception("classifier failed on a message of %d chars", len(text) if isinstance(text, str) else -1)
             return NOT_AN_ISSUE
 
+    def route(self, text: str) -> str | None:
+        """The department a text is most about, whether or not it reads as a problem.
+
+        For an explicit report (``#上报 <内容>``), which opens a ticket regardless of
+        `classify`: notice, question or "solved" cues do not matter here, only department
+        evidence, and the same threshold as `classify` (so when `classify` finds a problem,
+        both name the same department). A leading ``#上报`` is ignored. None when nothing
+        points to a department ("3栋那边有点情况"). Never raises.
+        """
+        try:
+            body = self._judged_text(text)
+            if not body:
+                return None
+            scores, _ = self._score(body)
+            return _best_department(scores)[1]
+        except Exception:
+            log.exception("routing failed on a message of %d chars", len(text) if isinstance(text, str) else -1)
+            return None
+
+    def _judged_text(self, raw: str) -> str:
+        """Normalised text without a report command or forwarding prefix."""
+        text = _REPORT_COMMAND.sub("", self.normalize(raw), count=1)
+        forwarded = self._forward.match(text)
+        if forwarded:
+            text = text[forwarded.end():].lstrip(" :：,，")
+        return text
+
     def normalize(self, text: str) -> str:
         """The text the cues are matched against (also useful when writing lexicon entries)."""
         if not isinstance(text, str):
@@ -226,8 +262,7 @@ class Classifier:
         scores, found = self._score(text)
         if not scores:
             return NOT_AN_ISSUE
-        dept_scores = [(scores.get(code, 0.0), -rank, code) for rank, code in enumerate(DEPARTMENTS)]
-        best_score, _, department = max(dept_scores)
+        best_score, department = _best_department(scores)
         urgent = scores.get("urgent", 0.0) - scores.get("calm", 0.0)
         # Capped so that a strong "already solved" or notice cue outweighs many problem words.
         evidence = (
@@ -236,7 +271,7 @@ class Classifier:
             + min(max(urgent, 0.0), EVIDENCE_CAP)
             - scores.get("not_issue", 0.0)
         )
-        if best_score < MIN_DEPT_SCORE or evidence < MIN_EVIDENCE:
+        if department is None or evidence < MIN_EVIDENCE:
             return NOT_AN_ISSUE
 
         is_urgent = urgent >= MIN_URGENT_SCORE
@@ -264,9 +299,10 @@ class Classifier:
                     continue
                 # Inside a longer literal of the same section, the longer one speaks for it:
                 # 快没电 hides 没电, 打不着火 (dept_fire 0) hides 着火; 在打老婆 (urgent) does not
-                # hide 打老婆 (police).
+                # hide 打老婆 (police). A not-a-problem literal hides every word inside it:
+                # 防溺水 is a slogan, not a drowning; 停电通知 is a notice, not a power cut.
                 sections = {section for section, _ in weights.contributions}
-                if any(end <= k_end and sections & k_sections for k_end, k_sections in kept):
+                if any(end <= k_end and (sections & k_sections or _HIDES_ALL & k_sections) for k_end, k_sections in kept):
                     continue
                 kept.append((end, sections))
             if id(weights) in counted:
@@ -279,7 +315,12 @@ class Classifier:
         scores: dict[str, float] = {}
         found: dict[str, list[tuple[int, str]]] = {}
         for start, end, weights in self._cues(text):
+            negated = _negated(text, start)
             for section, weight in weights.contributions:
+                if negated and section in _NEGATABLE and weight > 0:
+                    # 没来水了, 还没修好, 不是误会: a resolution that did not happen is a
+                    # sign of a problem, not of its end.
+                    section, weight = "issue", NEGATED_RESOLUTION
                 scores[section] = scores.get(section, 0.0) + weight
                 if weight > 0:
                     found.setdefault(section, []).append((start, _keyword(weights.term, text[start:end])))
@@ -311,6 +352,20 @@ class Classifier:
                 end_of[i] = end
             pos = end
         return start_of, end_of
+
+
+def _best_department(scores: dict[str, float]) -> tuple[float, str | None]:
+    """The highest-scoring department (ties go to the earlier one in DEPARTMENTS), or None
+    below MIN_DEPT_SCORE."""
+    best_score, _, department = max((scores.get(code, 0.0), -rank, code) for rank, code in enumerate(DEPARTMENTS))
+    return best_score, (department if best_score >= MIN_DEPT_SCORE else None)
+
+
+def _negated(text: str, start: int) -> bool:
+    """Whether a cue at `start` is directly preceded by a negation (没, 还没有, 未能 …)."""
+    if start == 0:
+        return False
+    return text[start - 1] in _NEGATORS_1 or text[max(0, start - 2) : start] in _NEGATORS_2
 
 
 def _respects_words(spans: tuple[list[int], list[int]], start: int, end: int) -> bool:

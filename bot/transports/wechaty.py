@@ -70,6 +70,8 @@ class _Client(sdk.Wechaty):
         """Open the connection and run until the event stream ends (or raise why it could not)."""
         await self.init_puppet()
         sdk.fresh_accessory_pools(self)
+        # Registered before the SDK's bridge, and synchronous: runs first, in stream order.
+        self.puppet.on("message", lambda payload: self._transport._arrived(self, payload.message_id))
         await self.init_puppet_event_bridge(self.puppet)
         await self.puppet.start()
 
@@ -82,8 +84,6 @@ class _Client(sdk.Wechaty):
     async def on_scan(self, qr_code: str, status, data=None) -> None:
         self._transport._scan(self, qr_code, status)
 
-    async def on_message(self, msg) -> None:
-        self._transport._received(self, msg)
 
 
 class WechatyTransport:
@@ -102,6 +102,11 @@ class WechatyTransport:
         self._rooms: dict[str, str] = {}          # room id -> topic, as of the last refresh
         self._room_by_topic: dict[str, str] = {}
         self._rooms_refreshed = 0.0
+
+    @property
+    def online(self) -> bool:
+        """Logged in and connected: what is sent now goes out (for health checks and tests)."""
+        return self._online
 
     # ---- the seam -------------------------------------------------------------------------
     async def start(self, dispatch: Dispatch) -> None:
@@ -189,15 +194,20 @@ class WechatyTransport:
                 raise LoginFailed(self._login_failure(reason))
             failures += 1
             delay = min(self.settings.backoff_max, self.settings.backoff_initial * 2 ** (failures - 1))
-            log.warning("WeChat disconnected (%s); reconnecting in %.0f s", reason, delay)
+            if logged_in:
+                log.warning("WeChat disconnected (%s); reconnecting in %.0f s", reason, delay)
+            else:
+                log.warning("WeChat login failed (%s); retrying in %.0f s", reason, delay)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=delay)
 
     def _login_failure(self, reason: str) -> str:
-        return (f"{self.settings.login_timeout:.0f} 秒内没有登录微信（{reason}）。请检查 "
-                f"WECHATY_PUPPET_SERVICE_TOKEN（wechaty_token）是否正确、"
-                f"WECHATY_PUPPET_SERVICE_ENDPOINT（wechaty_endpoint，现为 {self.settings.endpoint}）能否连通，"
-                f"以及微信号是否已扫码登录。")
+        where = (f"WECHATY_PUPPET_SERVICE_TOKEN（wechaty_token）是否正确、WECHATY_PUPPET_SERVICE_ENDPOINT"
+                 f"（wechaty_endpoint，现为 {self.settings.endpoint}）能否连通")
+        if reason.startswith("token"):
+            return f"微信 puppet 服务拒绝了令牌，没有登录微信（{reason}）。请检查 {where}。"
+        return (f"{self.settings.login_timeout:.0f} 秒内没有登录微信（{reason}）。请检查 {where}，"
+                f"以及微信号是否已在 puppet 服务上扫码登录。")
 
     async def _session(self) -> tuple[bool, str]:
         """One connection: connect, wait for login, run until the stream ends. Returns whether it
@@ -246,13 +256,17 @@ class WechatyTransport:
             return "event stream ended"
         if sdk.rejected_token(err):
             return "token rejected by the puppet service (UNAUTHENTICATED)"
+        if "ping endpoint" in str(err):
+            return f"puppet service unreachable at {self.settings.endpoint}"
         return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
 
     async def _end_session(self) -> None:
         client, self._client = self._client, None
         was_online, self._online = self._online, False
-        if was_online:
+        if was_online and not self._stopping.is_set():
             log.warning("WeChat offline: messages wait in the outbox until the next login")
+        elif was_online:
+            log.info("WeChat transport stopped")
         if client is None:
             return
         with contextlib.suppress(Exception):
@@ -304,27 +318,21 @@ class WechatyTransport:
         else:
             log.info("WeChat login scan: %s", getattr(status, "name", status))
 
-    def _received(self, client: _Client, msg) -> None:
-        if client is not self._client:
-            return
-        try:
-            if msg.is_self():
-                return
-        except Exception:       # is_self() needs the login; a message before it is not ours anyway
-            if msg.payload.from_id == self._self_id:
-                return
-        self._inbox.put_nowait(msg)
+    def _arrived(self, client: _Client, message_id: str) -> None:
+        if client is self._client and sdk.claim_message(message_id):
+            self._inbox.put_nowait((client, message_id))
 
     async def _dispatch_loop(self, dispatch: Dispatch) -> None:
-        """Messages are handled one at a time, in the order they arrived."""
+        """Messages are read and handled one at a time, in the order the event stream gave them."""
         while True:
-            msg = await self._inbox.get()
-            if msg is None:
+            item = await self._inbox.get()
+            if item is None:
                 return
+            client, message_id = item
             try:
-                incoming = await self._incoming(msg)
-            except Exception:
-                log.exception("could not read WeChat message %s", getattr(msg, "message_id", "?"))
+                incoming = await self._incoming(client, message_id)
+            except Exception as err:
+                log.error("could not read WeChat message %s (%s: %s)", message_id, type(err).__name__, err)
                 continue
             if incoming is None:
                 continue
@@ -334,7 +342,11 @@ class WechatyTransport:
                 log.exception("dispatch failed for WeChat message %s", incoming.msg_id)
 
     # ---- messages in ----------------------------------------------------------------------
-    async def _incoming(self, msg) -> Incoming | None:
+    async def _incoming(self, client: _Client, message_id: str) -> Incoming | None:
+        msg = client.Message.load(message_id)
+        await msg.ready()
+        if msg.is_self():       # the bot's own messages come back as events
+            return None
         kind = msg.type()
         talker = msg.talker()
         room = msg.room()

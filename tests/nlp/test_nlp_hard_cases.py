@@ -64,3 +64,23 @@ def test_keywords_and_location(classifier):
     assert classifier.classify("上坪村4组的电线杆歪了，快倒了").location == "上坪村4组"
     assert classifier.classify("人民路那几盏路灯不亮了").location == "人民路"
     assert classifier.classify("又停电了").location is None
+
+
+@pytest.mark.parametrize(
+    ("solved", "negated", "department"),
+    [
+        ("水来了，谢谢", "三天没来水了，老人上厕所都没法冲", "water"),
+        ("路灯已经修好了", "路灯到现在还没修好，晚上黑漆漆的", "urban_mgmt"),
+        ("停电的事已经解决了", "停电的事一直没解决", "power"),
+    ],
+)
+def test_a_negated_resolution_is_a_problem(classifier, solved, negated, department):
+    assert not classifier.classify(solved).is_issue
+    result = classifier.classify(negated)
+    assert (result.is_issue, result.department) == (True, department)
+
+
+def test_a_not_a_problem_phrase_hides_the_words_inside_it(classifier):
+    # 防溺水 is a slogan: the 溺水 inside it is neither an emergency nor urgent
+    assert not classifier.classify("防溺水！防溺水！防溺水！重要的事情说三遍").is_issue
+    assert classifier.classify("有个小孩在水库溺水了，快来人").urgency == "urgent"
