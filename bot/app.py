@@ -17,7 +17,7 @@ from bot.domain.org import NotImported, OrgDirectory
 from bot.domain.texts import NO_ORG
 from bot.domain.tickets import Actor, TicketService
 from bot.errors import UserError
-from bot.outbox import DEFAULT_PACE, Delivery, Outbox
+from bot.outbox import DEFAULT_ACCOUNT, DEFAULT_PACE, Delivery, Outbox
 from bot.storage.db import session
 from bot.storage.models import SeenMessage
 from bot.transport import Incoming, Transport
@@ -30,7 +30,8 @@ APOLOGY = "抱歉，处理这条消息时出错了，已记录，请稍后再试
 class Bot:
     def __init__(self, engine: Engine, clock: Clock, dispatcher: Dispatcher, classifier, transport: Transport,
                  due_work=None, pace: timedelta = DEFAULT_PACE,
-                 sleep: Callable[[float], Awaitable[None]] | None = None, export_dir: str = "exports"):
+                 sleep: Callable[[float], Awaitable[None]] | None = None, export_dir: str = "exports",
+                 account: str = DEFAULT_ACCOUNT):
         self.engine = engine
         self.clock = clock
         self.dispatcher = dispatcher
@@ -38,7 +39,8 @@ class Bot:
         self.transport = transport
         self.export_dir = export_dir
         self.due_work = due_work          # scheduler.DueWork, when timing is wired in
-        self.delivery = Delivery(engine, clock, transport, lambda: self.tz, pace=pace, sleep=sleep)
+        self.delivery = Delivery(engine, clock, transport, lambda: self.tz, pace=pace, sleep=sleep, account=account,
+                                 process=due_work.holder if due_work is not None else "")
         self._tz: ZoneInfo | None = None
 
     @property

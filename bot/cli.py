@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--transport", choices=("wechaty", "console"))
     run.add_argument("--org", help="import/sync this org file first")
     run.add_argument("--db")
+    run.add_argument("--send-interval", type=float, help="seconds between two messages of this bot account")
+    run.add_argument("--account", help="this process's bot account name (several processes on one database)")
     run.set_defaults(run=_run)
 
     org = sub.add_parser("org", help="import or show the org tree")
@@ -113,7 +115,8 @@ def _demo(args) -> int:
 def _run(args) -> int:
     from bot.runtime import console_bot, run_live
 
-    config = Config.load(args.config).override(transport=args.transport, org=args.org, db=args.db)
+    config = Config.load(args.config).override(transport=args.transport, org=args.org, db=args.db,
+                                               send_interval=args.send_interval, account=args.account)
     if config.transport == "wechaty":
         return _run_wechaty(config)
     if config.transport != "console":

@@ -26,6 +26,7 @@ class Config:
     lexicon: tuple[str, ...] = ()     # extra lexicon files or folders a county adds
     send_interval: float = 1.5        # seconds between two messages of one bot account (WeChat flags bursts)
     export_dir: str = "exports"       # where #导出 writes Excel files
+    account: str = "default"          # this process's bot account (pacing, and rooms it sits in)
     # wechaty transport (README "Connecting to WeChat"); token and endpoint default to the environment
     wechaty_token: str | None = field(default_factory=lambda: os.environ.get("WECHATY_PUPPET_SERVICE_TOKEN"))
     wechaty_endpoint: str | None = field(default_factory=lambda: os.environ.get("WECHATY_PUPPET_SERVICE_ENDPOINT"))

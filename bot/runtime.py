@@ -64,7 +64,8 @@ def console_bot(config: Config, stdin: TextIO | None = None, stdout: TextIO | No
         import_org(engine, config.org, clock)
     transport = ConsoleTransport(console_directory(engine), clock, stdin=stdin, stdout=stdout)
     bot = Bot(engine, clock, build_dispatcher(), load_classifier(config), transport, DueWork(engine, clock),
-              pace=timedelta(seconds=config.send_interval), sleep=asyncio.sleep, export_dir=config.export_dir)
+              pace=timedelta(seconds=config.send_interval), sleep=asyncio.sleep, export_dir=config.export_dir,
+              account=config.account)
     transport.on_tick = bot.tick
     return bot
 
@@ -77,7 +78,8 @@ def replay_bot(config: Config, lines: Iterable[str], out: TextIO | None = None, 
         import_org(engine, config.org, SystemClock())
     transport = ReplayTransport(lines, clock, out=out, err=err)
     bot = Bot(engine, clock, build_dispatcher(), classifier or load_classifier(config), transport,
-              DueWork(engine, clock), pace=timedelta(seconds=config.send_interval), export_dir=config.export_dir)
+              DueWork(engine, clock), pace=timedelta(seconds=config.send_interval), export_dir=config.export_dir,
+              account=config.account)
     transport.on_tick = bot.tick
     transport.on_end = bot.finish
     return bot

@@ -18,12 +18,13 @@ class PostgresUnavailable(RuntimeError):
 
 
 class Databases:
-    def __init__(self, tmp_path) -> None:
+    def __init__(self, tmp_path, backend: str = BACKEND) -> None:
         self.tmp_path = tmp_path
+        self.backend = backend
         self.created: list[str] = []
 
     def new(self, name: str = "bot") -> str:
-        if BACKEND == "sqlite":
+        if self.backend == "sqlite":
             return f"sqlite:///{self.tmp_path / (name + '.db')}"
         db = f"gridbot_test_{uuid.uuid4().hex[:12]}"
         try:

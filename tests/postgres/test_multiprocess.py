@@ -1,0 +1,106 @@
+"""Several bot processes on one PostgreSQL database: unique numbers, every message sent by exactly
+one process, the sweep lease changing hands, and a fan-out killed with SIGKILL completed once."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.clock import VirtualClock
+from bot.storage.db import make_engine
+from scheduler.due import DueWork
+from tests.harness import ORG_SMALL
+
+COUNTY = "遂川县红网格指挥中心"
+ROOMS = ["5栋王建国中心户邻里群", "5栋孙丽中心户邻里群", "幸福小区6栋楼栋群", "李春生中心户联系群"]
+BELOW_COUNTY = 13
+
+
+def gridbot(*args, **kw) -> subprocess.Popen:
+    env = {**os.environ, "GRIDBOT_CACHE_DIR": kw.pop("cache")}
+    return subprocess.Popen([sys.executable, "-m", "bot", *map(str, args)], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def scenario(path: Path, process: int, reports: int, notice: bool) -> Path:
+    lines = []
+    start = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    if notice:
+        lines.append({"at": start.isoformat(), "room": COUNTY, "from": "wxid_chen_zr", "text": "#通知 今晚防汛值班，请收到回复"})
+    for i in range(reports):
+        lines.append({"at": (start + timedelta(seconds=i)).isoformat(), "room": ROOMS[i % len(ROOMS)],
+                      "from": f"wxid_p{process}_{i}", "text": f"#上报 进程{process}第{i}号问题"})
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_three_processes_concurrent_reports_and_a_fan_out(pg_db, tmp_path):
+    db = pg_db("multi")
+    cache = str(tmp_path / "cache")
+    assert subprocess.run([sys.executable, "-m", "bot", "org", "import", ORG_SMALL, "--db", db],
+                          capture_output=True, env={**os.environ, "GRIDBOT_CACHE_DIR": cache}).returncode == 0
+    procs = [gridbot("replay", scenario(tmp_path / f"p{p}.jsonl", p, 25, notice=p == 0), "--db", db, cache=cache)
+             for p in range(3)]
+    outputs = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        outputs += [json.loads(line) for line in out.splitlines()]
+
+    tickets = json.loads(subprocess.run([sys.executable, "-m", "bot", "tickets", "--db", db, "--json"],
+                                        capture_output=True, text=True, check=True).stdout)
+    numbers = sorted(int(t["no"][1:]) for t in tickets)
+    assert numbers == list(range(1, 76))                              # 75 reports, no gap, no collision
+    acks = [o for o in outputs if o["text"].startswith("已登记工单")]
+    assert sorted(int(o["text"].split("工单 T")[1].split("（")[0]) for o in acks) == numbers   # each once
+    notice_rooms = [o["room"] for o in outputs if o["text"].startswith("【通知 N1】")]
+    assert len(notice_rooms) == BELOW_COUNTY and len(set(notice_rooms)) == BELOW_COUNTY
+    engine = make_engine(db)
+    with engine.connect() as conn:
+        statuses = dict(conn.exec_driver_sql("SELECT status, count(*) FROM outboxmessage GROUP BY status").all())
+    assert statuses == {"sent": len(outputs)}                         # nothing lost, nothing twice
+
+
+def test_sweep_lease_changes_hands_when_the_leader_dies(pg_db):
+    engine = make_engine(pg_db("lease"))
+    clock = VirtualClock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
+    leader, other = DueWork(engine, clock, holder="a"), DueWork(engine, clock, holder="b")
+    assert leader.is_leader() and not other.is_leader()
+    clock.advance(timedelta(seconds=15))
+    assert leader.is_leader() and not other.is_leader()              # renewed at each sweep
+    clock.advance(timedelta(seconds=40))                              # the leader is dead: no renewal
+    assert not other.is_leader()
+    clock.advance(timedelta(seconds=6))                               # 46 s after its last renewal
+    assert other.is_leader() and not leader.is_leader()
+    other.release()
+    assert leader.is_leader()
+
+
+def test_sigkill_during_a_fan_out_then_restart_completes_it_once(pg_db, tmp_path):
+    db = pg_db("kill")
+    cache = str(tmp_path / "cache")
+    run = ["run", "--transport", "console", "--db", db, "--send-interval", "0.3"]
+    first = gridbot(*run, "--org", ORG_SMALL, cache=cache, stdin=subprocess.PIPE)
+    first.stdin.write(f"/as wxid_chen_zr\n/in {COUNTY}\n#通知 请各群今晚核对值班表\n")
+    first.stdin.flush()
+    seen, deadline = [], time.monotonic() + 60
+    previous = ""
+    while len(seen) < 4 and time.monotonic() < deadline:
+        line = first.stdout.readline()
+        if "【通知 N1】" in line:
+            seen.append(previous.split("群「")[1].split("」")[0])
+        previous = line
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    assert len(seen) == 4
+
+    second = gridbot(*run, cache=cache, stdin=subprocess.PIPE)
+    out, err = second.communicate("", timeout=60)
+    assert second.returncode == 0, err
+    lines = out.splitlines()
+    rest = [lines[i - 1].split("群「")[1].split("」")[0] for i, line in enumerate(lines) if "【通知 N1】" in line]
+    assert not set(seen) & set(rest)                                  # nobody got it twice
+    assert len(seen) + len(rest) == BELOW_COUNTY                      # and everyone got it
