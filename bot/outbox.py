@@ -96,6 +96,7 @@ class Delivery:
         self.sleep = sleep
         self.account = account
         self.process = process
+        self.blocked = False       # the transport was unavailable at the last attempt
 
     def _record_pace(self, s: Session, at: datetime) -> None:
         pace = s.get(SendPace, self.account)
@@ -137,6 +138,7 @@ class Delivery:
 
     async def deliver(self) -> int:
         sent = 0
+        self.blocked = False
         while True:
             with new_session(self.engine) as s:
                 now = self.clock.now()
@@ -175,8 +177,10 @@ class Delivery:
         except TransportUnavailable:
             # Disconnected: the message waits, in order, for the next delivery after reconnecting.
             row.status = "pending"
+            row.claimed_by = None
             s.add(row)
             s.commit()
+            self.blocked = True
             return False
         except Exception:
             log.exception("send failed, message %s returned to the queue", row.id)

@@ -109,7 +109,7 @@ def wechaty_bot(config: Config, clock: Clock | None = None, classifier=None) -> 
         login_timeout=config.login_timeout))
     bot = Bot(engine, clock, build_dispatcher(), classifier or load_classifier(config), transport,
               DueWork(engine, clock), pace=timedelta(seconds=config.send_interval), sleep=asyncio.sleep,
-              export_dir=config.export_dir)
+              export_dir=config.export_dir, account=config.account)
 
     async def on_login(rooms) -> None:
         # Bind the org's groups first, so messages queued under a topic go to the right group id.

@@ -16,9 +16,10 @@ async def report(ctx: Context, args: str) -> None:
     if not args:
         raise UserError(f"请写上问题内容。用法：{USAGE_REPORT}")
     found = ctx.services["classifier"].classify(args)
-    # An explicit report is a ticket even when the classifier doubts it; without a department it waits
-    # for the grid worker to route it with #转派.
-    ctx.tickets.open(Report(text=args, department=found.department, urgency=found.urgency, keywords=found.keywords,
+    # An explicit report is a ticket even when the classifier doubts it; routed by the strongest
+    # department evidence, or else waiting for the grid worker to route it with #转派.
+    department = found.department or ctx.services["classifier"].route(args)
+    ctx.tickets.open(Report(text=args, department=department, urgency=found.urgency, keywords=found.keywords,
                             location=found.location),
                      ctx.actor, ctx.room, ctx.msg.room_id, ctx.msg.room_topic)
 

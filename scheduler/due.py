@@ -38,38 +38,71 @@ class DueWork:
         self.schedules = schedules
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease_ttl = lease_ttl
+        self._lease_until: datetime | None = None
+        self._ready = False
+        self._next_fire: dict[str, datetime | None] = {}     # per schedule, known while we lead
 
     def release(self) -> None:
         """A clean stop hands the sweep over at once instead of after the lease expires."""
         lease.release(self.engine, "sweep", self.holder)
+        self._lease_until = None
 
     def is_leader(self) -> bool:
-        return lease.hold(self.engine, "sweep", self.holder, self.clock.now(), self.lease_ttl)
+        """Hold the lease; renewed in the database only once half of it has run out."""
+        now = self.clock.now()
+        if self._lease_until is not None and now < self._lease_until - self.lease_ttl / 2:
+            return True
+        if lease.hold(self.engine, "sweep", self.holder, now, self.lease_ttl):
+            self._lease_until = now + self.lease_ttl
+            return True
+        self._lease_until = None
+        self._next_fire.clear()
+        return False
+
+    def _org_ready(self) -> bool:
+        if not self._ready:
+            with session(self.engine) as s:
+                self._ready = OrgDirectory(s).is_imported()
+        return self._ready
 
     # ---- when -----------------------------------------------------------------------------
     def next_due(self, delivery: Delivery) -> datetime | None:
-        with session(self.engine) as s:
-            org = OrgDirectory(s)
-            if not org.is_imported():
-                return None
-            candidates = [
-                s.exec(select(func.min(Ticket.next_action_at)).where(col(Ticket.status).in_(ACTIVE))).first(),
-                s.exec(select(func.min(Notice.next_action_at))).first(),
-                delivery.next_at(),
-            ]
-            tz = org.settings.tz
-            for schedule in self.schedules:
-                run = s.get(ScheduleRun, schedule.name)
-                if run is not None:
-                    candidates.append(schedule.trigger(tz).get_next_fire_time(run.last_fire_at,
-                                                                               run.last_fire_at + TINY))
+        """The earliest moment something is due: queued messages for every process; deadlines and
+        digests only for the leader (the others would wait on work that is not theirs)."""
+        if not self._org_ready():
+            return None
+        candidates = [delivery.next_at()]
+        if self._lease_until is None:
+            # Not the leader: look again when the current holder's lease runs out.
+            expiry = lease.expires_at(self.engine, "sweep")
+            if expiry is not None and expiry > self.clock.now():
+                candidates.append(expiry + TINY)
+        else:
+            with session(self.engine) as s:
+                candidates += [
+                    s.exec(select(func.min(Ticket.next_action_at)).where(col(Ticket.status).in_(ACTIVE))).first(),
+                    s.exec(select(func.min(Notice.next_action_at))).first(),
+                ]
+                candidates += self._schedule_times(s)
         found = [c for c in candidates if c is not None]
         return min(found) if found else None
+
+    def _schedule_times(self, s) -> list[datetime | None]:
+        missing = [sch for sch in self.schedules if sch.name not in self._next_fire]
+        if missing:
+            tz = OrgDirectory(s).settings.tz
+            for schedule in missing:
+                run = s.get(ScheduleRun, schedule.name)
+                self._next_fire[schedule.name] = None if run is None else schedule.trigger(tz).get_next_fire_time(
+                    run.last_fire_at, run.last_fire_at + TINY)
+        return list(self._next_fire.values())
 
     async def run_until(self, target: datetime, delivery: Delivery) -> None:
         """Step the clock (when it can be stepped) through each due moment up to `target`, so every
         message carries the time it was due; a wall clock just does what is due now."""
         advance = getattr(self.clock, "advance_to", None)
+        if self._org_ready():
+            self.is_leader()        # take or renew the lease first, so the leader sees all due work
         for _ in range(MAX_STEPS):
             due = self.next_due(delivery)
             if due is None or due > target or due > self.clock.now() and advance is None:
@@ -78,6 +111,8 @@ class DueWork:
                 advance(due)
             self.run_due()
             await delivery.deliver()
+            if delivery.blocked:
+                break              # disconnected: queued messages wait for the reconnect
             if self.next_due(delivery) == due:
                 log.error("due work at %s made no progress; stopping this sweep", due)
                 break
@@ -101,10 +136,7 @@ class DueWork:
 
     # ---- what -----------------------------------------------------------------------------
     def run_due(self) -> None:
-        with session(self.engine) as s:
-            if not OrgDirectory(s).is_imported():
-                return
-        if not self.is_leader():
+        if not self._org_ready() or not self.is_leader():
             return
         self._tickets()
         self._notices()
@@ -141,10 +173,12 @@ class DueWork:
                     # First start: schedules begin now, no digests for the past.
                     s.add(ScheduleRun(name=schedule.name, last_fire_at=now))
                     s.commit()
+                    self._next_fire.pop(schedule.name, None)
                     continue
                 fired = self._latest_fire(schedule, run.last_fire_at, now, tz)
                 if fired is None:
                     continue
+                self._next_fire.pop(schedule.name, None)
                 digests = Digests(s, org, Outbox(s, self.clock))
                 getattr(digests, {"daily_digest": "daily", "weekly_lists": "weekly"}[schedule.name])(fired, now)
                 run.last_fire_at = fired

@@ -14,7 +14,16 @@ from sqlmodel import col
 from bot.storage.db import session
 from bot.storage.models import Lease
 
-DEFAULT_TTL = timedelta(seconds=45)     # renewed every 15 s: a dead leader is replaced within a minute
+# Renewed at the first sweep after half of it has run (sweeps run every 15 s), so a dead leader's
+# lease runs out at most 40 s after its last renewal and another process takes over within a minute.
+DEFAULT_TTL = timedelta(seconds=40)
+RELEASED = datetime(1900, 1, 1, tzinfo=UTC)     # earlier than any clock, virtual or real, will read
+
+
+def expires_at(engine: Engine, name: str) -> datetime | None:
+    with session(engine) as s:
+        row = s.get(Lease, name)
+        return row.expires_at if row else None
 
 
 def hold(engine: Engine, name: str, holder: str, now: datetime, ttl: timedelta = DEFAULT_TTL) -> bool:
@@ -39,5 +48,5 @@ def hold(engine: Engine, name: str, holder: str, now: datetime, ttl: timedelta =
 def release(engine: Engine, name: str, holder: str) -> None:
     with session(engine) as s:
         s.execute(update(Lease).where(col(Lease.name) == name, col(Lease.holder) == holder)
-                  .values(expires_at=datetime(1970, 1, 1, tzinfo=UTC)))
+                  .values(expires_at=RELEASED))
         s.commit()

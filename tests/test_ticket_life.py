@@ -129,3 +129,9 @@ async def test_query_without_number_lists_own_tickets(harness):
     assert "T1" in reply.text                  # assigned to her
     reply, = await harness.say("wxid_chenmin", "#查询", "城南社区第4网格群")
     assert "没有" in reply.text
+
+
+async def test_explicit_report_is_routed_by_its_strongest_evidence(harness):
+    sent = await harness.say(RESIDENT, "#上报 路灯不亮", HOUSEHOLD)
+    assert "城管" in to_room(sent, HOUSEHOLD)[0].text
+    assert harness.ticket("T1")["department"] == "urban_mgmt"

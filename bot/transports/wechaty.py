@@ -29,6 +29,7 @@ log = logging.getLogger("gridbot.wechaty")
 SEND_TIMEOUT = 30.0          # a send that hangs this long means the connection is dead
 ROOM_REFRESH_INTERVAL = 30.0  # an unknown room triggers at most one room-list refresh this often
 SCAN_GRACE = 300.0           # a QR code being shown gives the person this long to scan it
+MAX_REFUSALS = 3             # a message the service refuses this many times is dropped
 
 
 class LoginFailed(RuntimeError):
@@ -102,6 +103,8 @@ class WechatyTransport:
         self._rooms: dict[str, str] = {}          # room id -> topic, as of the last refresh
         self._room_by_topic: dict[str, str] = {}
         self._rooms_refreshed = 0.0
+        self._refusals: dict[tuple[str | None, str], int] = {}
+        self._sent_ids: dict[str, None] = {}       # insertion-ordered: the oldest go first
 
     @property
     def online(self) -> bool:
@@ -140,8 +143,9 @@ class WechatyTransport:
                     log.error("message dropped: the bot is in no WeChat group with id or topic %r: %s",
                               out.room_topic or out.room_id, out.text[:80])
                     return
-            await asyncio.wait_for(client.puppet.message_send_text(
+            sent_id = await asyncio.wait_for(client.puppet.message_send_text(
                 conversation_id=conversation, message=out.text, mention_ids=list(out.mentions)), SEND_TIMEOUT)
+            self._remember_sent(sent_id)
             if out.file_path:
                 await self._send_file(client, conversation, out.file_path)
         except TransportUnavailable:
@@ -150,10 +154,20 @@ class WechatyTransport:
             if sdk.connection_lost(err) or client is not self._client or not self._online:
                 self._connection_lost(client, f"send failed: {type(err).__name__}: {err}")
                 raise TransportUnavailable(str(err)) from err
-            # The service refused this one message (e.g. a contact that is not a friend): retrying
-            # would block every message queued behind it.
-            log.error("message dropped: WeChat refused it (%s: %s); to %s: %s", type(err).__name__, err,
-                      out.to or out.room_topic or out.room_id, out.text[:80])
+            # The service refused this message. It may be passing (the account being logged out, a
+            # hiccup), so it waits for the next delivery; refused again and again it is dropped, since it
+            # would otherwise block every message queued behind it (e.g. a contact who is not a friend).
+            key = (out.to or out.room_id, out.text)
+            self._refusals[key] = self._refusals.get(key, 0) + 1
+            if self._refusals[key] < MAX_REFUSALS:
+                log.warning("WeChat refused a message (%s: %s), will retry; to %s", type(err).__name__, err,
+                            out.to or out.room_topic or out.room_id)
+                raise TransportUnavailable(str(err)) from err
+            del self._refusals[key]
+            log.error("message dropped: WeChat refused it %d times (%s: %s); to %s: %s", MAX_REFUSALS,
+                      type(err).__name__, err, out.to or out.room_topic or out.room_id, out.text[:80])
+        else:
+            self._refusals.pop((out.to or out.room_id, out.text), None)
 
     async def _send_file(self, client: _Client, conversation: str, path: str) -> None:
         try:
@@ -161,8 +175,16 @@ class WechatyTransport:
         except OSError as err:
             log.error("file not sent, cannot read %s: %s", path, err)
             return
-        await asyncio.wait_for(client.puppet.message_send_file(conversation_id=conversation, file=box),
-                               SEND_TIMEOUT)
+        self._remember_sent(await asyncio.wait_for(
+            client.puppet.message_send_file(conversation_id=conversation, file=box), SEND_TIMEOUT))
+
+    def _remember_sent(self, message_id: str | None) -> None:
+        # The bot's own messages come back as events; knowing their ids spares loading each one only
+        # to find it is ours (msg.is_self() still catches any the puppet sent without an id).
+        if message_id:
+            if len(self._sent_ids) >= 5000:
+                self._sent_ids.pop(next(iter(self._sent_ids)))
+            self._sent_ids[message_id] = None
 
     # ---- supervision ----------------------------------------------------------------------
     def _pick_plugin_port(self) -> int:
@@ -176,24 +198,29 @@ class WechatyTransport:
 
     async def _supervise(self) -> None:
         loop = asyncio.get_running_loop()
-        started = loop.time()
+        self._login_deadline = loop.time() + self.settings.login_timeout
         ever_logged_in = False
         failures = 0
+        reason = ""
         while not self._stopping.is_set():
-            if not ever_logged_in:
-                self._login_deadline = started + self.settings.login_timeout
-            else:
+            if not ever_logged_in and reason and loop.time() >= self._login_deadline:
+                raise LoginFailed(self._login_failure(reason))
+            if ever_logged_in:
                 self._login_deadline = loop.time() + max(self.settings.login_timeout, SCAN_GRACE)
+            began = loop.time()
             logged_in, reason = await self._session()
             if self._stopping.is_set():
                 return
             if logged_in:
                 ever_logged_in = True
-                failures = 0
-            elif not ever_logged_in and (loop.time() >= self._login_deadline or reason.startswith("token")):
+                if loop.time() - began >= self.settings.backoff_max:
+                    failures = 0        # a session that held; one that drops at once keeps backing off
+            elif not ever_logged_in and reason.startswith("token"):
                 raise LoginFailed(self._login_failure(reason))
             failures += 1
             delay = min(self.settings.backoff_max, self.settings.backoff_initial * 2 ** (failures - 1))
+            if not ever_logged_in:
+                delay = min(delay, max(0.0, self._login_deadline - loop.time()))
             if logged_in:
                 log.warning("WeChat disconnected (%s); reconnecting in %.0f s", reason, delay)
             else:
@@ -213,6 +240,9 @@ class WechatyTransport:
         """One connection: connect, wait for login, run until the stream ends. Returns whether it
         logged in, and why it ended."""
         loop = asyncio.get_running_loop()
+        began = loop.time()
+        if self.settings.plugin_port is None and sdk.port_in_use(self.plugin_port):
+            self.plugin_port = sdk.free_port()      # taken since the last connection
         self._session_over.clear()
         self._login_seen.clear()
         self._online = False
@@ -228,7 +258,7 @@ class WechatyTransport:
             while not self._login_seen.is_set():
                 remaining = self._login_deadline - loop.time()
                 if remaining <= 0:
-                    return False, f"no login within {self.settings.login_timeout:.0f} s"
+                    return False, f"no login within {loop.time() - began:.0f} s"
                 login = asyncio.create_task(self._login_seen.wait())
                 await asyncio.wait({stream, over, login}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
                 login.cancel()
@@ -329,6 +359,8 @@ class WechatyTransport:
             if item is None:
                 return
             client, message_id = item
+            if message_id in self._sent_ids:
+                continue
             try:
                 incoming = await self._incoming(client, message_id)
             except Exception as err:

@@ -779,3 +779,9 @@ PROBLEMS += [
     ('还建房一直不交 我们在外面租房子住了三年了', 'housing', False),
     ('我爸走丢了 七十八岁 穿蓝色外套 有老年痴呆 请大家帮忙看一下', 'police', True),
 ]
+
+# Domain words must not steal characters from everyday words: 楼下|水管, not 楼|下水管.
+PROBLEMS += [
+    ('我家楼下水管爆了，联系电话13912345678', 'water', False),
+    ('楼下水管漏水好几天了', 'water', False),
+]

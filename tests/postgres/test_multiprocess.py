@@ -68,12 +68,12 @@ def test_sweep_lease_changes_hands_when_the_leader_dies(pg_db):
     engine = make_engine(pg_db("lease"))
     clock = VirtualClock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
     leader, other = DueWork(engine, clock, holder="a"), DueWork(engine, clock, holder="b")
-    assert leader.is_leader() and not other.is_leader()
-    clock.advance(timedelta(seconds=15))
-    assert leader.is_leader() and not other.is_leader()              # renewed at each sweep
-    clock.advance(timedelta(seconds=40))                              # the leader is dead: no renewal
+    assert leader.is_leader() and not other.is_leader()              # a holds it until 01:00:40
+    clock.advance(timedelta(seconds=25))
+    assert leader.is_leader() and not other.is_leader()              # past half: renewed until 01:01:05
+    clock.advance(timedelta(seconds=25))                              # the leader is dead: no renewal
     assert not other.is_leader()
-    clock.advance(timedelta(seconds=6))                               # 46 s after its last renewal
+    clock.advance(timedelta(seconds=16))                              # 41 s after its last renewal
     assert other.is_leader() and not leader.is_leader()
     other.release()
     assert leader.is_leader()
