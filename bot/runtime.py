@@ -90,7 +90,7 @@ def wechaty_bot(config: Config, clock: Clock | None = None, classifier=None) -> 
     from pathlib import Path
 
     from bot.config import ConfigError
-    from handlers.bindings import bind_rooms_found
+    from bot.domain.bindings import bind_rooms_found
 
     if not config.wechaty_endpoint or not config.wechaty_token:
         raise ConfigError("wechaty 通道需要 puppet 服务的地址和令牌：设置环境变量 WECHATY_PUPPET_SERVICE_ENDPOINT 和 "

@@ -78,3 +78,8 @@ class Harness:
 
 def to_room(sent: list[Outgoing], topic: str) -> list[Outgoing]:
     return [o for o in sent if o.room_topic == topic and o.to is None]
+
+
+def at(*args) -> datetime:
+    """A moment in the county's time zone: at(2026, 11, 25, 9, 0)."""
+    return datetime(*args, tzinfo=TZ)

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.harness import ORG_SMALL, TZ, Harness, to_room
+from tests.harness import at, Harness, ORG_SMALL, to_room
 
 HOUSEHOLD = "5栋王建国中心户邻里群"
 GRID = "城南社区第3网格群"
@@ -13,10 +13,6 @@ TOWN = "泉江城市社区党工委工作群"
 COUNTY = "遂川县红网格指挥中心"
 RESIDENT = "wxid_res_zhang"
 POWER_CUT = "5栋2单元从早上开始就没电了，冰箱都停了"
-
-
-def at(*args) -> datetime:
-    return datetime(*args, tzinfo=TZ)
 
 
 def timed(sent):

@@ -1,10 +1,10 @@
 """Notices down the tree (SPEC §4): reach, scope, receipts, the receipt deadline, refusals, a fan-out
 surviving a restart, urgent alerts overtaking it, and masking of what is relayed."""
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from tests.harness import TZ, Harness, to_room
+from tests.harness import at, Harness, to_room
 
 COUNTY = "遂川县红网格指挥中心"
 GRID = "城南社区第3网格群"
@@ -17,10 +17,6 @@ BELOW_COUNTY = [  # every room under the county, top-down (level, then path)
     "幸福小区5栋楼栋群", "幸福小区6栋楼栋群", "上坪村4组村民群",
     "5栋孙丽中心户邻里群", "5栋王建国中心户邻里群", "李春生中心户联系群",
 ]
-
-
-def at(*args) -> datetime:
-    return datetime(*args, tzinfo=TZ)
 
 
 def notices(sent, no="N1"):

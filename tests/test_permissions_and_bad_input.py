@@ -1,7 +1,6 @@
 """Who may do what (SPEC §2/§5), and bad input: a clear Chinese reply and nothing changed."""
 import pytest
 
-from tests.harness import to_room
 
 HOUSEHOLD = "5栋王建国中心户邻里群"
 GRID = "城南社区第3网格群"

@@ -1,18 +1,14 @@
 """#提醒, #催办 and duplicate reports, through chat; and a reminder due between two replay runs."""
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot.cli import main
-from tests.harness import ORG_SMALL, TZ, to_room
+from tests.harness import at, ORG_SMALL, to_room
 
 HOUSEHOLD = "5栋王建国中心户邻里群"
 GRID = "城南社区第3网格群"
 RESIDENT = "wxid_res_zhang"
 POWER_CUT = "5栋2单元从早上开始就没电了，冰箱都停了"
-
-
-def at(*args) -> datetime:
-    return datetime(*args, tzinfo=TZ)
 
 
 async def test_reminder_goes_out_once_at_its_time(harness):

@@ -1,6 +1,5 @@
 """The CLI's replay and tickets verbs (SPEC §6.2/§6.3), and org import, as a user runs them."""
 import json
-from pathlib import Path
 
 import pytest
 
@@ -122,8 +121,8 @@ def test_classify_verb(capsys, monkeypatch):
     assert "第3行" in err
 
 
-def test_demo_runs_in_terminal_and_exits_at_end_of_input(tmp_path, monkeypatch):
-    import io
+def test_demo_runs_in_terminal_and_exits_at_end_of_input(tmp_path):
+    import os
     import subprocess
     import sys
     script = "\n".join(["/as wxid_res_zhang", "/in 5栋王建国中心户邻里群", "5栋2单元从早上开始就没电了，冰箱都停了",
@@ -131,7 +130,7 @@ def test_demo_runs_in_terminal_and_exits_at_end_of_input(tmp_path, monkeypatch):
     proc = subprocess.run([sys.executable, "-m", "bot", "demo", "--db", f"sqlite:///{tmp_path / 'demo.db'}",
                            "--send-interval", "0"],
                           input=script, capture_output=True, text=True, timeout=60, cwd=tmp_path,
-                          env={**__import__("os").environ, "GRIDBOT_CACHE_DIR": str(tmp_path / "cache")})
+                          env={**os.environ, "GRIDBOT_CACHE_DIR": str(tmp_path / "cache")})
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "/time +4h" in out or "时钟快进" in out          # the help is shown on start

@@ -1,21 +1,17 @@
 """#统计 / #排行 / #清单 / #导出 on a seeded database, scoped to the room's subtree; the export verb."""
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
 
 from bot.cli import main
-from tests.harness import ORG_SMALL, TZ, Harness
+from tests.harness import at, Harness
 
 HOUSEHOLD = "5栋王建国中心户邻里群"
 GRID = "城南社区第3网格群"
 COMMUNITY = "城南社区党组织工作群"
 COUNTY = "遂川县红网格指挥中心"
 VILLAGE_GROUP = "上坪村4组村民群"
-
-
-def at(*args) -> datetime:
-    return datetime(*args, tzinfo=TZ)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from bot.privacy import mask_private
 from bot.transport import Dispatch, ForwardedItem, Incoming, Outgoing, TransportUnavailable
 from bot.transports import wechaty_compat as sdk
 
@@ -165,7 +166,7 @@ class WechatyTransport:
                 raise TransportUnavailable(str(err)) from err
             del self._refusals[key]
             log.error("message dropped: WeChat refused it %d times (%s: %s); to %s: %s", MAX_REFUSALS,
-                      type(err).__name__, err, out.to or out.room_topic or out.room_id, out.text[:80])
+                      type(err).__name__, err, out.to or out.room_topic or out.room_id, mask_private(out.text[:80]))
         else:
             self._refusals.pop((out.to or out.room_id, out.text), None)
 

@@ -10,7 +10,7 @@ from sqlmodel import select
 from bot.storage.db import session
 from bot.storage.models import Node
 from bot.transport import Incoming
-from handlers.bindings import bind_rooms_found
+from bot.domain.bindings import bind_rooms_found
 from tests.harness import to_room
 
 GRID3 = "城南社区第3网格群"
