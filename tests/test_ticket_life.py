@@ -9,6 +9,7 @@ POWER = "县供电公司工单群"
 COUNTY = "遂川县红网格指挥中心"
 LIUFANG = "wxid_liufang"
 RESIDENT = "wxid_res_zhang"
+POWER_CUT_TEXT = "5栋2单元从早上开始就没电了，冰箱都停了"
 
 
 async def test_full_life_report_to_closed(harness):
@@ -135,3 +136,24 @@ async def test_explicit_report_is_routed_by_its_strongest_evidence(harness):
     sent = await harness.say(RESIDENT, "#上报 路灯不亮", HOUSEHOLD)
     assert "城管" in to_room(sent, HOUSEHOLD)[0].text
     assert harness.ticket("T1")["department"] == "urban_mgmt"
+
+
+async def test_report_without_a_grid_alerts_the_nearest_room_up_the_tree(harness):
+    sent = await harness.say("wxid_stranger", "村里的路灯全都不亮了，晚上黑灯瞎火的", None)
+    assert harness.ticket("T1")["node"] == "遂川县" and harness.ticket("T1")["assignee"] is None
+    alert, = to_room(sent, COUNTY)
+    assert alert.mentions == ("wxid_chen_zr",) and "#受理 T1" in alert.text
+    # Reported in that very room: the acknowledgement there is the alert; no second message.
+    sent = await harness.say("wxid_res_x", "镇上菜市场门口的井盖丢了，好危险", "泉江城市社区党工委工作群")
+    ack, = to_room(sent, "泉江城市社区党工委工作群")
+    assert "T2" in ack.text
+
+
+async def test_image_after_a_report_is_kept_as_evidence(harness):
+    await harness.say(RESIDENT, POWER_CUT_TEXT, HOUSEHOLD)
+    reply, = await harness.say(RESIDENT, "", HOUSEHOLD, kind="image", attachment="m9-photo.jpg")
+    assert reply.text == "已把照片附到工单 T1，处理人查询工单时可以看到。"
+    # someone else's photo, or one long after the report, is just a photo
+    assert await harness.say("wxid_res_li", "", HOUSEHOLD, kind="image", attachment="m10-cat.jpg") == []
+    assert await harness.say(RESIDENT, "", HOUSEHOLD, kind="image", attachment="m11-x.jpg",
+                             after=timedelta(minutes=11)) == []

@@ -53,9 +53,13 @@ def acknowledged(t: Ticket, assignee_name: str | None, tz: ZoneInfo) -> str:
             f"查进度请发：#查询 {t.no}")
 
 
-def grid_alert(t: Ticket, node_path: str, text: str, assignee_name: str | None, tz: ZoneInfo) -> str:
-    who = f"{mention(assignee_name)}请于{when(t.accept_by, tz)}前受理：#受理 {t.no}" if assignee_name \
-        else f"本网格暂无网格员，请管理员指派：#受理 {t.no}"
+def grid_alert(t: Ticket, node_path: str, text: str, assignee_name: str | None, tz: ZoneInfo,
+               admin_names: list[str] = ()) -> str:
+    if assignee_name:
+        who = f"{mention(assignee_name)}请于{when(t.accept_by, tz)}前受理：#受理 {t.no}"
+    else:
+        heads = "".join(mention(n) for n in admin_names)
+        who = f"{heads}暂无对应网格员，请管理员受理或转派：#受理 {t.no}"
     return (f"【新工单 {t.no}｜{URGENCY_NAMES[t.urgency]}｜{dept(t.department)}】\n"
             f"地点：{_place(t, node_path)}\n内容：{text}\n上报人：{t.reporter_name}\n{who}")
 

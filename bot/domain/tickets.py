@@ -133,10 +133,20 @@ class TicketService:
         tz = self.org.settings.tz
         self._reply_to_source(t, texts.acknowledged(t, assignee_name, tz))
         relayed = mask_private(t.text)
-        if grid is not None and (grid.room_id or grid.room_topic) != t.source_room_id:
-            mentions = (t.assignee_id,) if t.assignee_id else ()
-            self.outbox.to_room(grid, texts.grid_alert(t, node.path, relayed, assignee_name, tz), mentions,
-                                urgent=t.urgency == "urgent")
+        if grid is not None:
+            if (grid.room_id or grid.room_topic) != t.source_room_id:
+                mentions = (t.assignee_id,) if t.assignee_id else ()
+                self.outbox.to_room(grid, texts.grid_alert(t, node.path, relayed, assignee_name, tz), mentions,
+                                    urgent=t.urgency == "urgent")
+        else:
+            # No grid above the node (a report in a town room, or 1:1 from someone not in the org):
+            # the nearest room up the tree hears of it, its admins mentioned, so someone assigns it.
+            home = next((n for n in [node, *self.org.ancestors(node)] if n.room_topic or n.room_id), None)
+            if home is not None and (home.room_id or home.room_topic) != t.source_room_id:
+                admins = self.org.members_at(home, "admin")
+                self.outbox.to_room(home, texts.grid_alert(t, node.path, relayed, None, tz,
+                                                           [m.name for m in admins]),
+                                    tuple(m.contact_id for m in admins), urgent=t.urgency == "urgent")
         self._dispatch_to_department(t, node, relayed, assignee_name)
         if t.urgency == "urgent":
             county = self.org.root()

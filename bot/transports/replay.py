@@ -42,7 +42,12 @@ def parse_line(data: dict) -> Incoming:
         # No id given: derive one from the content, so rerunning a scenario on the same database
         # does not handle its lines twice.
         msg_id = "replay:" + hashlib.sha1(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    attachment = None
+    if kind == "image":
+        # Replay carries no file: the image is recorded under a name that says where it came from.
+        attachment = f"{msg_id}-replay-image.jpg"
     return Incoming(
+        attachment=attachment,
         msg_id=str(msg_id), sender_id=data["from"], sender_name=str(data.get("name") or ""), text=text,
         room_id=room, room_topic=room, mentions=tuple(str(m) for m in mentions), kind=kind,
         items=tuple(ForwardedItem(name=str(i.get("name") or ""), text=str(i.get("text") or "")) for i in items),
