@@ -33,10 +33,3 @@ class WorkCalendar:
             if self.is_workday(current):
                 remaining -= 1
         return current
-
-    def next_workday_start(self, day: date) -> date:
-        """`day` itself if it is a working day, else the next one."""
-        current = day
-        while not self.is_workday(current):
-            current += timedelta(days=1)
-        return current

@@ -239,11 +239,6 @@ class OrgDirectory:
     def memberships(self, contact_id: str) -> list[Membership]:
         return list(self.s.exec(select(Membership).where(Membership.contact_id == contact_id)).all())
 
-    def department_members(self, code: str) -> list[Membership]:
-        return list(self.s.exec(
-            select(Membership).where(Membership.department == code).order_by(Membership.position)
-        ).all())
-
     def name_of(self, contact_id: str | None) -> str:
         if contact_id is None:
             return ""

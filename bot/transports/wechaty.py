@@ -100,7 +100,6 @@ class WechatyTransport:
         self._stopping = asyncio.Event()
         self._login_deadline = 0.0
         self._inbox: asyncio.Queue = asyncio.Queue()
-        self._self_id: str | None = None
         self._rooms: dict[str, str] = {}          # room id -> topic, as of the last refresh
         self._room_by_topic: dict[str, str] = {}
         self._rooms_refreshed = 0.0
@@ -315,7 +314,6 @@ class WechatyTransport:
     async def _logged_in(self, client: _Client, contact) -> None:
         if client is not self._client:
             return
-        self._self_id = contact.contact_id
         try:
             rooms = await self._refresh_rooms(client)
         except Exception as err:
