@@ -54,7 +54,9 @@ def console_directory(engine: Engine) -> ConsoleDirectory:
         for m in s.exec(select(Membership).order_by(Membership.id)).all():
             where = by_id[m.node_id].path if m.node_id in by_id else (m.department or "")
             people.append(Person(m.contact_id, m.name, m.role, where))
-        return ConsoleDirectory(county=settings.county, tz=settings.tz, rooms=tuple(rooms), people=tuple(people))
+        start = next((n.room_topic for n in sorted(nodes, key=lambda n: -n.depth) if n.room_topic), None)
+        return ConsoleDirectory(county=settings.county, tz=settings.tz, rooms=tuple(rooms), people=tuple(people),
+                                start_room=start)
 
 
 def console_bot(config: Config, stdin: TextIO | None = None, stdout: TextIO | None = None) -> Bot:

@@ -34,6 +34,7 @@ class ConsoleDirectory:
     tz: ZoneInfo
     rooms: tuple[str, ...]          # topics
     people: tuple[Person, ...]
+    start_room: str | None = None   # where the demo starts: a neighbourhood group
 
 
 HELP = """\
@@ -65,8 +66,9 @@ class ConsoleTransport:
         self.on_tick = on_tick
         self.stdin = stdin or sys.stdin
         self.out = stdout or sys.stdout
-        self.me = directory.people[0] if directory.people else Person("wxid_resident", "居民", "resident", "")
-        self.room: str | None = directory.rooms[-1] if directory.rooms else None
+        # Start as a resident in a neighbourhood group, where problems are usually reported.
+        self.me = Person("wxid_demo_resident", "居民张阿姨", "resident", "")
+        self.room: str | None = directory.start_room or (directory.rooms[0] if directory.rooms else None)
         self._ids = itertools.count(1)
         self._stopped = False
 
