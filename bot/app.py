@@ -2,6 +2,7 @@
 every transport, one error path for handlers, and the due-work entry point for the scheduler."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -42,6 +43,10 @@ class Bot:
         self.delivery = Delivery(engine, clock, transport, lambda: self.tz, pace=pace, sleep=sleep, account=account,
                                  process=due_work.holder if due_work is not None else "")
         self._tz: ZoneInfo | None = None
+        # Live (a real clock, pacing by sleeping): one background worker sends, so a long fan-out
+        # never holds up handling the next message and pacing is never shared by two senders.
+        self._wake = asyncio.Event()
+        self._worker: asyncio.Task | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -57,7 +62,10 @@ class Bot:
         try:
             await self.deliver()
             await self.transport.start(self.dispatch)
+            await self.delivered()       # end of input: what is due now still goes out
         finally:
+            if self._worker is not None and not self._worker.done():
+                self._worker.cancel()
             self.stop()
 
     async def dispatch(self, msg: Incoming) -> None:
@@ -87,7 +95,7 @@ class Bot:
     async def tick(self, until: datetime | None = None) -> None:
         """Do everything due up to `until` (default: now), in time order, then deliver."""
         if self.due_work is not None:
-            await self.due_work.run_until(until or self.clock.now(), self.delivery)
+            await self.due_work.run_until(until or self.clock.now(), self.delivery, self.deliver)
         else:
             await self.deliver()
 
@@ -103,7 +111,27 @@ class Bot:
             self.due_work.release()
 
     async def deliver(self) -> None:
-        await self.delivery.deliver()
+        """Send what is due: inline on a virtual clock; live, by waking the one delivery worker."""
+        if self.delivery.sleep is None:
+            await self.delivery.deliver()
+            return
+        self._wake.set()
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._delivery_loop(), name="delivery")
+
+    async def delivered(self) -> None:
+        """Wait until the delivery worker (live mode) has sent everything due."""
+        if self._worker is not None:
+            await self._worker
+
+    async def _delivery_loop(self) -> None:
+        while self._wake.is_set():
+            self._wake.clear()
+            try:
+                await self.delivery.deliver()
+            except Exception:
+                log.exception("delivery failed; queued messages wait for the next sweep")
+                return
 
     def _first_sighting(self, s, msg: Incoming) -> bool:
         """Record the message id; False when it was handled before (a redelivery or a replay rerun)."""

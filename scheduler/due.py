@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 import os
 import socket
 import uuid
@@ -97,9 +98,12 @@ class DueWork:
                     run.last_fire_at, run.last_fire_at + TINY)
         return list(self._next_fire.values())
 
-    async def run_until(self, target: datetime, delivery: Delivery) -> None:
+    async def run_until(self, target: datetime, delivery: Delivery,
+                        deliver: Callable[[], Awaitable[object]] | None = None) -> None:
         """Step the clock (when it can be stepped) through each due moment up to `target`, so every
-        message carries the time it was due; a wall clock just does what is due now."""
+        message carries the time it was due; a wall clock just does what is due now. `deliver`
+        (default: the delivery itself) sends what is due."""
+        deliver = deliver or delivery.deliver
         advance = getattr(self.clock, "advance_to", None)
         if self._org_ready():
             self.is_leader()        # take or renew the lease first, so the leader sees all due work
@@ -110,7 +114,7 @@ class DueWork:
             if advance is not None:
                 advance(due)
             self.run_due()
-            await delivery.deliver()
+            await deliver()
             if delivery.blocked:
                 break              # disconnected: queued messages wait for the reconnect
             if self.next_due(delivery) == due:
@@ -119,7 +123,7 @@ class DueWork:
         if advance is not None:
             advance(target)
         self.run_due()
-        await delivery.deliver()
+        await deliver()
 
     async def drain(self, delivery: Delivery) -> None:
         """Deliver what is queued for now or earlier, stepping through the pacing slots."""

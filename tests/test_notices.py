@@ -164,3 +164,32 @@ async def test_quote_of_the_notice_counts_as_receipt(harness):
 def test_acknowledgement_words(text, ack):
     from bot.domain.notices import is_acknowledgement
     assert is_acknowledgement(text) is ack
+
+
+async def test_live_fan_out_does_not_hold_up_the_next_message(paced):
+    """Live, pacing sleeps in a background worker: a report is handled while a fan-out is waiting."""
+    import asyncio
+
+    from bot.transport import Incoming
+
+    gate = asyncio.Event()
+
+    async def paced_sleep(seconds: float) -> None:
+        await gate.wait()                 # the pacing pause lasts until the test lets it go
+        paced.clock.advance(timedelta(seconds=seconds))
+
+    paced.bot.delivery.sleep = paced_sleep
+    await paced.bot.dispatch(Incoming(msg_id="n1", sender_id=CHEN, text="#通知 防汛值班安排已下发，请查收",
+                                      room_id=COUNTY, room_topic=COUNTY))
+    await paced.bot.dispatch(Incoming(msg_id="r1", sender_id="wxid_res_zhang", text="5栋楼下着火了，浓烟很大，快来人",
+                                      room_id="5栋王建国中心户邻里群", room_topic="5栋王建国中心户邻里群"))
+    assert paced.ticket("T1")["urgency"] == "urgent"        # handled while the fan-out is queued
+    for _ in range(10):
+        await asyncio.sleep(0)                              # let the worker run up to its first pause
+    assert len(paced.transport.sent) == 1                   # one message, then the pacing pause
+    gate.set()
+    await paced.bot.delivered()
+    sent = paced.transport.sent
+    fire = [i for i, o in enumerate(sent) if "T1" in o.text]
+    notice = [i for i, o in enumerate(sent) if o.text.startswith("【通知 N1】")]
+    assert len(notice) == len(BELOW_COUNTY) and max(fire) < min(notice)
