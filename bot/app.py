@@ -77,8 +77,8 @@ class Bot:
             ctx = Context(msg=msg, session=s, actor=self._actor(org, msg), room=org.room(msg.room_id, msg.room_topic),
                           org=org, tickets=TicketService(s, self.clock, org, outbox),
                           notices=NoticeService(s, self.clock, org, outbox), clock=self.clock,
-                          outbox=outbox, services={"classifier": self.classifier, "dispatcher": self.dispatcher,
-                                    "delivery": self.delivery, "export_dir": self.export_dir})
+                          outbox=outbox, classifier=self.classifier, dispatcher=self.dispatcher,
+                          delivery=self.delivery, export_dir=self.export_dir)
             try:
                 await self.dispatcher.handle(ctx)
             except (UserError, NotImported) as err:

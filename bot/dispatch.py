@@ -10,7 +10,7 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlmodel import Session
 
@@ -19,8 +19,9 @@ from bot.domain.org import OrgDirectory, Room
 from bot.domain.notices import NoticeService
 from bot.domain.tickets import Actor, TicketService
 from bot.errors import UserError
-from bot.outbox import Outbox
+from bot.outbox import Delivery, Outbox
 from bot.transport import Incoming, Outgoing
+from nlp import Classifier
 
 MAX_TEXT = 2000
 COMMAND_PREFIXES = "#＃/"
@@ -40,7 +41,10 @@ class Context:
     notices: NoticeService
     clock: Clock
     outbox: Outbox
-    services: dict[str, object] = field(default_factory=dict)
+    classifier: Classifier
+    dispatcher: Dispatcher
+    delivery: Delivery
+    export_dir: str
 
     def reply(self, text: str, mentions: tuple[str, ...] = ()) -> None:
         if self.msg.room_id is None:

@@ -6,7 +6,7 @@ router = Router("help")
 
 @router.command("帮助", usage="#帮助", summary="查看可用命令")
 async def show_help(ctx: Context, args: str) -> str:
-    dispatcher = ctx.services["dispatcher"]
+    dispatcher = ctx.dispatcher
     lines = ["可用命令："]
     lines += [f"{c.usage}　{c.summary}" for c in dispatcher.visible_to(ctx.roles)]
     lines.append("直接在群里描述问题（如“3栋楼道灯坏了”），机器人会自动登记工单。")

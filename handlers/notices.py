@@ -20,7 +20,7 @@ async def notice(ctx: Context, args: str) -> str:
     now = ctx.clock.now()
     request = parse_notice(args, now.astimezone(tz), parse_time)
     sent, rooms, start = ctx.notices.send(request, ctx.actor, ctx.room, ctx.msg.room_id, ctx.msg.room_topic)
-    finish = ctx.services["delivery"].finish_estimate(start, rooms + 1)
+    finish = ctx.delivery.finish_estimate(start, rooms + 1)
     return texts.notice_planned(sent, rooms, start, finish, now, tz)
 
 

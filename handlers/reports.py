@@ -15,10 +15,10 @@ USAGE_REPORT = "#上报 <问题描述>"
 async def report(ctx: Context, args: str) -> None:
     if not args:
         raise UserError(f"请写上问题内容。用法：{USAGE_REPORT}")
-    found = ctx.services["classifier"].classify(args)
+    found = ctx.classifier.classify(args)
     # An explicit report is a ticket even when the classifier doubts it; routed by the strongest
     # department evidence, or else waiting for the grid worker to route it with #转派.
-    department = found.department or ctx.services["classifier"].route(args)
+    department = found.department or ctx.classifier.route(args)
     ctx.tickets.open(Report(text=args, department=department, urgency=found.urgency, keywords=found.keywords,
                             location=found.location),
                      ctx.actor, ctx.room, ctx.msg.room_id, ctx.msg.room_topic)
@@ -38,7 +38,7 @@ async def chatter(ctx: Context) -> bool:
     if len(msg.text) > MAX_TEXT:
         log.info("message %s over %d characters not classified", msg.msg_id, MAX_TEXT)
         return False
-    found = ctx.services["classifier"].classify(msg.text)
+    found = ctx.classifier.classify(msg.text)
     if not found.is_issue:
         return False
     ctx.tickets.open(Report(text=msg.text.strip(), department=found.department, urgency=found.urgency,
@@ -50,7 +50,7 @@ async def chatter(ctx: Context) -> bool:
 def _forwarded(ctx: Context) -> bool:
     """A household head forwards a neighbour's messages: each problem found in the record becomes a
     ticket whose reporter is the forwarder and whose text keeps the original speaker's name."""
-    classifier = ctx.services["classifier"]
+    classifier = ctx.classifier
     by_department: dict[str | None, list] = {}
     for item in ctx.msg.items[:200]:
         text = item.text.strip()[:MAX_TEXT]

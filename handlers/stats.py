@@ -67,7 +67,7 @@ async def export(ctx: Context, args: str) -> None:
     node = _scope(ctx, ADMIN_ROLES, "导出工单")
     tz = ctx.org.settings.tz
     local = ctx.clock.now().astimezone(tz)
-    path = Path(ctx.services["export_dir"]) / f"工单_{node.name}_{local:%Y%m%d_%H%M%S}.xlsx"
+    path = Path(ctx.export_dir) / f"工单_{node.name}_{local:%Y%m%d_%H%M%S}.xlsx"
     count = export_tickets(ctx.session, path, tz, ctx.clock.now(), node=node)
     reply = texts.exported(count, path.resolve())
     if ctx.msg.room_id is None:
