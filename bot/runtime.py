@@ -115,7 +115,7 @@ def wechaty_bot(config: Config, clock: Clock | None = None, classifier=None) -> 
 
     async def on_login(rooms) -> None:
         # Bind the org's groups first, so messages queued under a topic go to the right group id.
-        bind_rooms_found(engine, [(r.room_id, r.topic) for r in rooms])
+        bind_rooms_found(engine, [(r.room_id, r.topic) for r in rooms], account=config.account)
         await bot.deliver()
 
     transport.on_login = on_login

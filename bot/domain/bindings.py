@@ -15,7 +15,8 @@ from bot.storage.models import DepartmentRoom
 log = logging.getLogger("gridbot.bindings")
 
 
-def bind_rooms_found(engine: Engine, rooms: Iterable[tuple[str, str]]) -> tuple[int, list[str]]:
+def bind_rooms_found(engine: Engine, rooms: Iterable[tuple[str, str]],
+                     account: str | None = None) -> tuple[int, list[str]]:
     """Bind the org's unbound groups to the WeChat groups the bot is in, by topic; log the result.
     Returns (org groups the bot is in, topics of org groups it is not in)."""
     rooms = list(rooms)
@@ -38,7 +39,7 @@ def bind_rooms_found(engine: Engine, rooms: Iterable[tuple[str, str]]) -> tuple[
             bound = org.room(room_id, None) if room_id else None
             if room_id is None or bound.node is not None or bound.department is not None:
                 continue      # not in that group, or the group is already another node's (renamed)
-            org.bind_room(room_id, topic)
+            org.bind_room(room_id, topic, account=account)
             newly += 1
         s.commit()
         org_rooms = [(n.room_topic or n.path, n.room_id) for n in org.nodes() if n.room_topic or n.room_id]

@@ -150,9 +150,11 @@ class OrgDirectory:
             query = query.where(Node.active)
         return self.s.exec(query).first()
 
-    def bind_room(self, room_id: str, topic: str | None = None, node_path: str | None = None) -> Node | DepartmentRoom | None:
+    def bind_room(self, room_id: str, topic: str | None = None, node_path: str | None = None,
+                  account: str | None = None) -> Node | DepartmentRoom | None:
         """Bind a transport room id to a node (by path) or, without a path, to the node or department
-        whose room topic matches. The stored id keeps the binding when the group is renamed."""
+        whose room topic matches. The stored id keeps the binding when the group is renamed; the
+        account (several bot accounts on one database) is the one whose process sends there."""
         target: Node | DepartmentRoom | None
         if node_path is not None:
             target = self.s.exec(select(Node).where(Node.path == node_path, Node.active)).first()
@@ -167,6 +169,7 @@ class OrgDirectory:
                     other.room_id = None
                     self.s.add(other)
         target.room_id = room_id
+        target.account = account
         self.s.add(target)
         self.s.flush()
         return target
