@@ -45,10 +45,10 @@ def county(node_ready, tmp_path) -> MockCounty:
 
 
 @pytest.fixture
-def bot_config(county, tmp_path):
+def bot_config(county, tmp_path, new_db):
     from bot.config import Config
 
-    return Config(db=f"sqlite:///{tmp_path / 'bot.db'}", org=str(ORG_SMALL), transport="wechaty",
+    return Config(db=new_db("bot"), org=str(ORG_SMALL), transport="wechaty",
                   wechaty_token=TOKEN, wechaty_endpoint=county.endpoint, login_timeout=20,
                   attachments_dir=str(tmp_path / "attachments"), export_dir=str(tmp_path / "exports"),
                   send_interval=0.02, cache_dir=str(tmp_path / "jieba"))
