@@ -95,7 +95,8 @@ class Bot:
     async def tick(self, until: datetime | None = None) -> None:
         """Do everything due up to `until` (default: now), in time order, then deliver."""
         if self.due_work is not None:
-            await self.due_work.run_until(until or self.clock.now(), self.delivery, self.deliver)
+            live = self.delivery.sleep is not None
+            await self.due_work.run_until(until or self.clock.now(), self.delivery, self.deliver if live else None)
         else:
             await self.deliver()
 

@@ -67,12 +67,13 @@ class DueWork:
         return self._ready
 
     # ---- when -----------------------------------------------------------------------------
-    def next_due(self, delivery: Delivery) -> datetime | None:
-        """The earliest moment something is due: queued messages for every process; deadlines and
-        digests only for the leader (the others would wait on work that is not theirs)."""
+    def next_due(self, delivery: Delivery | None) -> datetime | None:
+        """The earliest moment something is due: queued messages (when `delivery` is given) for every
+        process; deadlines and digests only for the leader (the others would wait on work that is
+        not theirs)."""
         if not self._org_ready():
             return None
-        candidates = [delivery.next_at()]
+        candidates = [delivery.next_at()] if delivery is not None else []
         if self._lease_until is None:
             # Not the leader: look again when the current holder's lease runs out.
             expiry = lease.expires_at(self.engine, "sweep")
@@ -101,29 +102,33 @@ class DueWork:
     async def run_until(self, target: datetime, delivery: Delivery,
                         deliver: Callable[[], Awaitable[object]] | None = None) -> None:
         """Step the clock (when it can be stepped) through each due moment up to `target`, so every
-        message carries the time it was due; a wall clock just does what is due now. `deliver`
-        (default: the delivery itself) sends what is due."""
-        deliver = deliver or delivery.deliver
+        message carries the time it was due; a wall clock just does what is due now.
+
+        Inline (no `deliver` given: replay, tests) the delivery's paced slots are steps too. Live, a
+        `deliver` that wakes the background sender is called once the due work is done."""
+        live = deliver is not None
+        watch = None if live else delivery
         advance = getattr(self.clock, "advance_to", None)
         if self._org_ready():
             self.is_leader()        # take or renew the lease first, so the leader sees all due work
         for _ in range(MAX_STEPS):
-            due = self.next_due(delivery)
+            due = self.next_due(watch)
             if due is None or due > target or due > self.clock.now() and advance is None:
                 break
             if advance is not None:
                 advance(due)
             self.run_due()
-            await deliver()
-            if delivery.blocked:
-                break              # disconnected: queued messages wait for the reconnect
-            if self.next_due(delivery) == due:
+            if not live:
+                await delivery.deliver()
+                if delivery.blocked:
+                    break          # disconnected: queued messages wait for the reconnect
+            if self.next_due(watch) == due:
                 log.error("due work at %s made no progress; stopping this sweep", due)
                 break
         if advance is not None:
             advance(target)
         self.run_due()
-        await deliver()
+        await (deliver or delivery.deliver)()
 
     async def drain(self, delivery: Delivery) -> None:
         """Deliver what is queued for now or earlier, stepping through the pacing slots."""

@@ -193,3 +193,23 @@ async def test_live_fan_out_does_not_hold_up_the_next_message(paced):
     fire = [i for i, o in enumerate(sent) if "T1" in o.text]
     notice = [i for i, o in enumerate(sent) if o.text.startswith("【通知 N1】")]
     assert len(notice) == len(BELOW_COUNTY) and max(fire) < min(notice)
+
+
+async def test_live_sweep_with_messages_waiting_logs_no_error(paced, caplog):
+    import asyncio
+    import logging
+
+    from bot.transport import Incoming
+
+    async def paced_sleep(seconds: float) -> None:
+        paced.clock.advance(timedelta(seconds=seconds))
+        await asyncio.sleep(0)
+
+    paced.bot.delivery.sleep = paced_sleep
+    await paced.bot.dispatch(Incoming(msg_id="n1", sender_id=CHEN, text="#通知 防汛值班安排已下发，请查收",
+                                      room_id=COUNTY, room_topic=COUNTY))
+    with caplog.at_level(logging.ERROR):
+        await paced.bot.tick()                       # the sweep while the fan-out is still queued
+        await paced.bot.delivered()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(notices(paced.transport.sent)) == len(BELOW_COUNTY)
