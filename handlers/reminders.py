@@ -1,7 +1,7 @@
 """#提醒 (scheduled reminders) and #催办 (nudging a ticket's assignee)."""
 from bot.dispatch import Context, Router, parse_ticket_no, split_args
 from bot.domain import texts
-from bot.domain.reminders import MAX_REMINDER_TEXT, schedule_reminder
+from bot.domain.reminders import MAX_REMINDER_TEXT, WORKERS, require_worker, schedule_reminder
 from bot.errors import UserError
 from nlp.timeexpr import TimeExprError, split_time
 
@@ -9,13 +9,11 @@ router = Router("reminders")
 
 USAGE_REMIND = "#提醒 <时间> <内容>，如 #提醒 明天9点 交防汛材料"
 USAGE_NUDGE = "#催办 T12"
-WORKERS = {"grid_worker", "police", "liaison", "admin"}
 
 
 @router.command("提醒", usage="#提醒 <时间> <内容>", summary="定时在本群提醒（如 明天9点、30分钟后）", roles=WORKERS)
 async def remind(ctx: Context, args: str) -> str:
-    if not ctx.roles & WORKERS:
-        raise UserError("只有网格员及以上可以设置提醒。")
+    require_worker(ctx.roles)
     if not args:
         raise UserError(f"缺少参数。用法：{USAGE_REMIND}")
     tz = ctx.org.settings.tz

@@ -6,10 +6,17 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain import texts
+from bot.errors import UserError
 from bot.outbox import NORMAL, Outbox, quiet_until
 from bot.transport import Outgoing
 
 MAX_REMINDER_TEXT = 500
+WORKERS = frozenset({"grid_worker", "police", "liaison", "admin"})     # "grid_worker and above"
+
+
+def require_worker(roles: set[str]) -> None:
+    if not roles & WORKERS:
+        raise UserError("只有网格员及以上可以设置提醒。")
 
 
 def schedule_reminder(outbox: Outbox, tz: ZoneInfo, when: datetime, content: str, by_name: str,

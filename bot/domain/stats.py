@@ -9,13 +9,27 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case
 from sqlmodel import Session, col, func, select
 
-from bot.domain.org import OrgDirectory
+from bot.domain.org import ADMIN_ROLES, OrgDirectory
+from bot.errors import UserError
 from bot.storage.models import Membership, Node, Ticket
 
 OPEN = ("open", "accepted")
 DONE = ("resolved", "closed")
 PERIODS = ("今天", "本周", "本月")
 RATING_SCORE = {"满意": 100, "基本满意": 80, "不满意": 0}
+
+
+ADMINS_AND_WORKERS = frozenset({"admin", "grid_worker"})
+
+
+def scope(org: OrgDirectory, contact_id: str, node: Node | None, roles: frozenset[str], what: str) -> Node:
+    """The subtree an admin's view covers: the room's node, when the sender holds one of `roles` over it."""
+    if node is None:
+        raise UserError(f"请在本级工作群里{what}，统计范围就是这个群所在的层级及以下。")
+    if not org.holds_role(contact_id, roles, node):
+        who = "管理员" if roles == ADMIN_ROLES else "管理员或网格员"
+        raise UserError(f"只有{node.name}或上级的{who}可以{what}。")
+    return node
 
 
 def period_start(period: str, now: datetime, tz: ZoneInfo) -> datetime:
