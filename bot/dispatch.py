@@ -120,6 +120,18 @@ def parse_ticket_no(token: str, usage: str) -> str:
     return f"T{int(match.group(1))}"
 
 
+_TICKET_HEAD = re.compile(r"^\s*([TtＴｔ]?[0-9０-９]{1,9})(?=$|[\s:：,，、。;；])[\s:：,，、。;；]*(.*)$", re.DOTALL)
+
+
+def split_ticket(args: str) -> tuple[str, str]:
+    """`T12 已修好`, `T12：已修好`, `t12，已修好` → ("T12", "已修好"); otherwise the first word and the rest."""
+    match = _TICKET_HEAD.match(args)
+    if match:
+        return match.group(1), match.group(2).strip()
+    token, rest = split_args(args, 2)
+    return token, rest.strip()
+
+
 def split_args(args: str, count: int) -> list[str]:
     """Split off the first `count - 1` whitespace-separated words; the last part keeps its spaces."""
     parts = args.split(maxsplit=count - 1)

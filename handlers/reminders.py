@@ -1,5 +1,5 @@
 """#提醒 (scheduled reminders) and #催办 (nudging a ticket's assignee)."""
-from bot.dispatch import Context, Router, parse_ticket_no, split_args
+from bot.dispatch import Context, Router, parse_ticket_no, split_ticket
 from bot.domain import texts
 from bot.domain.reminders import MAX_REMINDER_TEXT, WORKERS, require_worker, schedule_reminder
 from bot.errors import UserError
@@ -34,5 +34,5 @@ async def remind(ctx: Context, args: str) -> str:
 async def nudge(ctx: Context, args: str) -> str:
     if not args:
         raise UserError(f"缺少参数。用法：{USAGE_NUDGE}")
-    ticket = ctx.tickets.nudge(parse_ticket_no(split_args(args, 2)[0], USAGE_NUDGE), ctx.actor)
+    ticket = ctx.tickets.nudge(parse_ticket_no(split_ticket(args)[0], USAGE_NUDGE), ctx.actor)
     return texts.nudged(ticket)

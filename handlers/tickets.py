@@ -1,6 +1,6 @@
 """Ticket commands: #查询 #受理 #转派 #办结 #评价 #撤销. Parse, call the ticket service, format."""
 from bot.departments import find_department
-from bot.dispatch import Context, Router, parse_ticket_no, split_args
+from bot.dispatch import Context, Router, parse_ticket_no, split_ticket
 from bot.domain import texts
 from bot.errors import UserError
 from bot.privacy import mask_private
@@ -25,7 +25,7 @@ def _missing(usage: str) -> UserError:
 async def query(ctx: Context, args: str) -> str:
     if not args:
         return texts.ticket_list(ctx.tickets.open_for(ctx.actor.contact_id), ctx.org.settings.tz)
-    no = parse_ticket_no(split_args(args, 2)[0], USAGE_QUERY)
+    no = parse_ticket_no(split_ticket(args)[0], USAGE_QUERY)
     return mask_private(ctx.tickets.detail(no))
 
 
@@ -33,13 +33,13 @@ async def query(ctx: Context, args: str) -> str:
 async def accept(ctx: Context, args: str) -> str:
     if not args:
         raise _missing(USAGE_ACCEPT)
-    ticket = ctx.tickets.accept(parse_ticket_no(split_args(args, 2)[0], USAGE_ACCEPT), ctx.actor)
+    ticket = ctx.tickets.accept(parse_ticket_no(split_ticket(args)[0], USAGE_ACCEPT), ctx.actor)
     return None if ctx.msg.room_id == ticket.source_room_id else texts.accepted(ticket, ctx.actor.name)
 
 
 @router.command("转派", usage=USAGE_TRANSFER, summary="转派到其他部门", roles=HANDLERS)
 async def transfer(ctx: Context, args: str) -> str:
-    token, dept_text = split_args(args, 2)
+    token, dept_text = split_ticket(args)
     if not token or not dept_text:
         raise _missing(USAGE_TRANSFER)
     no = parse_ticket_no(token, USAGE_TRANSFER)
@@ -52,7 +52,7 @@ async def transfer(ctx: Context, args: str) -> str:
 
 @router.command("办结", usage=USAGE_RESOLVE, summary="办结工单并请上报人评价", roles=HANDLERS)
 async def resolve(ctx: Context, args: str) -> str:
-    token, note = split_args(args, 2)
+    token, note = split_ticket(args)
     if not token or not note:
         raise _missing(USAGE_RESOLVE)
     ticket = ctx.tickets.resolve(parse_ticket_no(token, USAGE_RESOLVE), note.strip(), ctx.actor)
@@ -61,7 +61,7 @@ async def resolve(ctx: Context, args: str) -> str:
 
 @router.command("评价", usage=USAGE_RATE, summary="评价已办结的工单")
 async def rate(ctx: Context, args: str) -> str:
-    token, rating_and_note = split_args(args, 2)
+    token, rating_and_note = split_ticket(args)
     if not token or not rating_and_note:
         raise _missing(USAGE_RATE)
     no = parse_ticket_no(token, USAGE_RATE)
@@ -76,5 +76,5 @@ async def rate(ctx: Context, args: str) -> str:
 async def cancel(ctx: Context, args: str) -> str:
     if not args:
         raise _missing(USAGE_CANCEL)
-    ticket = ctx.tickets.cancel(parse_ticket_no(split_args(args, 2)[0], USAGE_CANCEL), ctx.actor)
+    ticket = ctx.tickets.cancel(parse_ticket_no(split_ticket(args)[0], USAGE_CANCEL), ctx.actor)
     return texts.cancelled(ticket, ctx.actor.name)

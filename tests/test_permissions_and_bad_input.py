@@ -95,3 +95,10 @@ async def test_huge_and_hostile_chatter_is_ignored_safely(harness):
     assert await harness.say(RESIDENT, "停电" * 5000, HOUSEHOLD) == []
     assert await harness.say(RESIDENT, "\x00\x01😀" * 50, HOUSEHOLD) == []
     assert harness.tickets() == []
+
+
+async def test_ticket_number_followed_by_chinese_punctuation(with_ticket):
+    await with_ticket.say("wxid_liufang", "#办结 T1：已更换保险丝，恢复供电", GRID)
+    assert with_ticket.ticket("T1")["status"] == "resolved"
+    detail, = await with_ticket.say("wxid_liufang", "#查询 t1", GRID)
+    assert "办结：已更换保险丝，恢复供电" in detail.text
