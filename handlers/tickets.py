@@ -65,10 +65,10 @@ async def rate(ctx: Context, args: str) -> str:
     if not token or not rating_and_note:
         raise _missing(USAGE_RATE)
     no = parse_ticket_no(token, USAGE_RATE)
-    rating = next((r for r in sorted(texts.RATINGS, key=len, reverse=True) if rating_and_note.startswith(r)), None)
+    rating, note = texts.parse_rating(rating_and_note)
     if rating is None:
         raise UserError(f"评价只能是 满意、基本满意 或 不满意。用法：{USAGE_RATE}")
-    ticket = ctx.tickets.rate(no, rating, rating_and_note[len(rating):].strip(), ctx.actor)
+    ticket = ctx.tickets.rate(no, rating, note, ctx.actor)
     return texts.rated(ticket, rating)
 
 

@@ -157,3 +157,12 @@ async def test_image_after_a_report_is_kept_as_evidence(harness):
     assert await harness.say("wxid_res_li", "", HOUSEHOLD, kind="image", attachment="m10-cat.jpg") == []
     assert await harness.say(RESIDENT, "", HOUSEHOLD, kind="image", attachment="m11-x.jpg",
                              after=timedelta(minutes=11)) == []
+
+
+async def test_ratings_in_everyday_words(harness):
+    await harness.say(RESIDENT, "楼道里的水管爆了，水流得到处都是", HOUSEHOLD)
+    await harness.say(LIUFANG, "#办结 T1 已关阀门", GRID)
+    sent = await harness.say(RESIDENT, "#评价 T1 非常满意，谢谢网格员", HOUSEHOLD)
+    assert "评价为“满意”" in sent[0].text
+    history, = await harness.say(RESIDENT, "#查询 T1", HOUSEHOLD)
+    assert "评价：满意 谢谢网格员" in history.text

@@ -17,6 +17,19 @@ STATUS_NAMES = {
 }
 URGENCY_NAMES = {"urgent": "紧急", "normal": "一般"}
 RATINGS = ("满意", "基本满意", "不满意")
+_RATING_WORDS = (  # what people type, most specific first → the rating it means
+    ("不太满意", "不满意"), ("不满意", "不满意"), ("基本满意", "基本满意"), ("还算满意", "基本满意"),
+    ("还行", "基本满意"), ("一般", "基本满意"), ("非常满意", "满意"), ("很满意", "满意"), ("满意", "满意"),
+)
+
+
+def parse_rating(text: str) -> tuple[str | None, str]:
+    """`满意`, `非常满意 谢谢`, `不满意 还在漏` → (rating, note). The rating word must lead the text."""
+    head = text.strip()
+    for word, rating in _RATING_WORDS:
+        if head.startswith(word):
+            return rating, head[len(word):].strip(" ，,。！!")
+    return None, head
 EVENT_NAMES = {
     "opened": "上报",
     "followed": "重复反映",
