@@ -58,7 +58,10 @@ _NEGATORS_1 = frozenset("没未不")
 _NEGATORS_2 = frozenset({"没有", "没能", "未能", "无法", "不能", "并未", "还未", "尚未"})
 
 _BRACKET_TAG = re.compile(r"\[[\u4e00-\u9fff]{1,6}\]")
-_MENTION = re.compile(r"@(?!所有人)[^\s@]{1,24}(?:\s|$)")
+_MENTION = re.compile(r"@(?!所有人)[^\s@:：,，]{1,24}(?:[\s:：,，]|$)")
+# A WeChat quoted reply: 「name：quoted text」, a dashed rule, then the reply itself.
+_QUOTED_REPLY = re.compile(r"^「(?P<quote>[^」]*)」\s*(?:-\s*){3,}(?P<reply>.*)$", re.S)
+_QUOTE_AUTHOR = re.compile(r"^[^:：]{1,24}[:：]\s*")
 _SPACES = re.compile(r"\s+")
 _REPORT_COMMAND = re.compile(r"^[#/]\s*上报[\s:：,，]*")
 
@@ -217,22 +220,28 @@ class Classifier:
         points to a department ("3栋那边有点情况"). Never raises.
         """
         try:
-            body = self._judged_text(text)
-            if not body:
-                return None
-            scores, _ = self._score(body)
-            return _best_department(scores)[1]
+            body = _REPORT_COMMAND.sub("", self.normalize(text), count=1)
+            quoted = _split_quote(body)
+            if quoted is not None:  # the reply speaks first, as in classify()
+                quote, reply = quoted
+                department = self._route_body(reply)
+                if department is not None or not quote:
+                    return department
+                body = f"{quote}。{reply}"
+            return self._route_body(body)
         except Exception:
             log.exception("routing failed on a message of %d chars", len(text) if isinstance(text, str) else -1)
             return None
 
-    def _judged_text(self, raw: str) -> str:
-        """Normalised text without a report command or forwarding prefix."""
-        text = _REPORT_COMMAND.sub("", self.normalize(raw), count=1)
+    def _route_body(self, text: str) -> str | None:
+        """The best department of a normalised text, after any forwarding prefix."""
         forwarded = self._forward.match(text)
         if forwarded:
             text = text[forwarded.end():].lstrip(" :：,，")
-        return text
+        if not text:
+            return None
+        scores, _ = self._score(text)
+        return _best_department(scores)[1]
 
     def normalize(self, text: str) -> str:
         """The text the cues are matched against (also useful when writing lexicon entries)."""
@@ -241,7 +250,9 @@ class Classifier:
         text = text[: MAX_CHARS * 2]
         text = unicodedata.normalize("NFKC", text)
         text = _BRACKET_TAG.sub(" ", text)
-        text = _MENTION.sub(" ", text + " ")
+        stripped = _MENTION.sub(" ", text + " ")
+        # "@小王路灯坏了" (no space after the name): dropping the mention would drop the report
+        text = stripped if stripped.strip() or "@" not in text else text.replace("@", " ")
         text = "".join(_clean_char(ch) for ch in text)
         text = _SPACES.sub(" ", text).strip().lower()
         for variant, canonical in self._normalize:
@@ -251,6 +262,22 @@ class Classifier:
 
     def _classify(self, raw: str) -> Classification:
         text = self.normalize(raw)
+        quoted = _split_quote(text)
+        if quoted is None:
+            return self._judge(text)
+        # A quoted reply is judged on the reply. The quoted message only lends its subject
+        # to a reply that adds a sign of trouble but names nothing ("我们这边也是，整条街都黑的");
+        # a reply saying it is handled or received ("收到，已经报给城管了") stays what it is.
+        quote, reply = quoted
+        result = self._judge(reply)
+        if result.is_issue or not quote or not reply or self._ack.fullmatch(reply):
+            return result
+        reply_scores, _ = self._score(reply)
+        if reply_scores.get("not_issue", 0.0) > 0 or reply_scores.get("issue", 0.0) <= 0:
+            return result
+        return self._judge(f"{quote}。{reply}")
+
+    def _judge(self, text: str) -> Classification:
         if not text or self._ack.fullmatch(text):
             return NOT_AN_ISSUE
         forwarded = self._forward.match(text)
@@ -352,6 +379,15 @@ class Classifier:
                 end_of[i] = end
             pos = end
         return start_of, end_of
+
+
+def _split_quote(text: str) -> tuple[str, str] | None:
+    """(quoted text without its author, reply) of a WeChat quoted reply, else None."""
+    m = _QUOTED_REPLY.match(text)
+    if m is None:
+        return None
+    quote = _QUOTE_AUTHOR.sub("", m.group("quote").strip(), count=1)
+    return quote, m.group("reply").strip()
 
 
 def _best_department(scores: dict[str, float]) -> tuple[float, str | None]:

@@ -84,3 +84,35 @@ def test_a_not_a_problem_phrase_hides_the_words_inside_it(classifier):
     # 防溺水 is a slogan: the 溺水 inside it is neither an emergency nor urgent
     assert not classifier.classify("防溺水！防溺水！防溺水！重要的事情说三遍").is_issue
     assert classifier.classify("有个小孩在水库溺水了，快来人").urgency == "urgent"
+
+
+QUOTE_RULE = "\n- - - - - - - - - - - - - - -\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "department"),
+    [
+        # the reply decides; the quoted problem does not make "收到" a report
+        ("「李姐：我们楼下的路灯又不亮了」" + QUOTE_RULE + "收到，已经报给城管了", None),
+        ("「王师傅：3栋停水了吗？」" + QUOTE_RULE + "我家有水啊", None),
+        ("「赵大爷：下水道堵了好几天了」" + QUOTE_RULE + "师傅上午来通好了，谢谢", None),
+        # a quoted "solved" update does not hide a reply that says it is not
+        ("「网格员小王：水已经恢复了」" + QUOTE_RULE + "我家到现在还是没水啊", "water"),
+        # "me too" borrows the quoted subject
+        ("「李姐：我们楼下的路灯又不亮了」" + QUOTE_RULE + "我们这边也是，整条街都黑的", "urban_mgmt"),
+        # a reply naming its own problem is judged on its own
+        ("「陈书记：本周开展燃气安全检查」" + QUOTE_RULE + "我家楼下燃气表一直有股味道", "emergency"),
+    ],
+)
+def test_quoted_replies_are_judged_on_the_reply(classifier, text, department):
+    result = classifier.classify(text)
+    assert result.department == department
+    assert result.is_issue is (department is not None)
+    if department is not None:
+        assert classifier.route(text) == department
+
+
+def test_a_mention_without_a_space_does_not_swallow_the_report(classifier):
+    for text in ("@小王路灯坏了好几天了", "回复@网格员小王：水龙头出来的水还是黄的"):
+        assert classifier.classify(text).is_issue, text
+    assert classifier.classify("@网格员小王：路灯坏了好几天了").department == "urban_mgmt"
