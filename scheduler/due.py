@@ -12,7 +12,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
 from bot.clock import Clock
-from bot.domain.digests import Digests
 from bot.domain.notices import NoticeService
 from bot.domain.org import OrgDirectory
 from bot.domain.timers import ACTIVE, TicketTimers
@@ -188,8 +187,7 @@ class DueWork:
                 if fired is None:
                     continue
                 self._next_fire.pop(schedule.name, None)
-                digests = Digests(s, org, Outbox(s, self.clock))
-                getattr(digests, {"daily_digest": "daily", "weekly_lists": "weekly"}[schedule.name])(fired, now)
+                schedule.job(s, org, Outbox(s, self.clock), fired, now)
                 run.last_fire_at = fired
                 s.add(run)
                 s.commit()

@@ -194,3 +194,12 @@ async def test_never_sent_twice_when_the_process_dies_after_sending(tmp_path, ne
     sent = await second.tick(at(2026, 11, 25, 14, 0))
     assert not [o for o in sent if "超过受理时限" in o.text]           # not again
     assert to_room(sent, COMMUNITY)                                    # the rest of the work still goes out
+
+
+async def test_housekeeping_forgets_message_ids_after_30_days(harness):
+    await harness.say(RESIDENT, POWER_CUT, HOUSEHOLD, msg_id="old-1", after=timedelta(0))
+    await harness.tick(at(2026, 12, 20, 12, 0))
+    assert await harness.say(RESIDENT, "#查询", HOUSEHOLD, msg_id="old-1") == []    # still known: ignored
+    await harness.tick(at(2026, 12, 27, 4, 0))                                         # > 30 days, after 03:17
+    reply, = await harness.say(RESIDENT, "#查询", HOUSEHOLD, msg_id="old-1")
+    assert "T1" in reply.text

@@ -8,7 +8,7 @@ async def test_production_scheduler_jobs(harness):
     scheduler = start_scheduler(harness.bot, TZ)
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"sweep", "daily_digest", "weekly_lists"}
+        assert set(jobs) == {"sweep", "daily_digest", "weekly_lists", "housekeeping"}
         assert all(job.func == harness.bot.tick for job in jobs.values())
         assert all(job.misfire_grace_time is None and job.coalesce for job in jobs.values())
         assert jobs["sweep"].trigger.interval.total_seconds() == SWEEP_SECONDS
