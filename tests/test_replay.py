@@ -136,3 +136,38 @@ def test_demo_runs_in_terminal_and_exits_at_end_of_input(tmp_path):
     assert "/time +4h" in out or "时钟快进" in out          # the help is shown on start
     assert "群「城南社区第3网格群」" in out and "T1" in out and "处置中" in out
     assert out.rstrip().endswith("再见。")
+
+
+def _escalations(out: list[dict]) -> list[tuple[str, str]]:
+    return [(o["at"][:16], o["room"]) for o in out if "逐级转报" in o["text"] or o["text"].startswith("⏰")]
+
+
+def test_replay_across_national_day_and_the_year_change(capsys, db, tmp_path):
+    scenario = tmp_path / "holidays.jsonl"
+    lines = [
+        {"at": "2026-09-30T10:00:00+08:00", "room": "上坪村4组村民群", "from": "wxid_cun1",
+         "text": "村口的自来水管破了，水哗哗地往外冒"},
+        {"at": "2026-10-13T09:00:00+08:00", "tick": True},
+        {"at": "2026-12-30T10:00:00+08:00", "room": "上坪村4组村民群", "from": "wxid_cun2",
+         "text": "村口那几盏路灯坏了好几天了，晚上黑乎乎的"},
+        {"at": "2027-01-07T09:00:00+08:00", "tick": True},
+    ]
+    scenario.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    out = replay(capsys, scenario, db)
+    first = [e for e in _escalations(out) if e[0] < "2026-12"]
+    assert first == [
+        ("2026-09-30T14:00", "上坪村第1网格群"),       # accept deadline: remind the assignee …
+        ("2026-09-30T14:00", "上坪村两委工作群"),       # … and escalate to the village
+        ("2026-10-09T18:00", "上坪村第1网格群"),       # 24 h before the deadline: Sat 10-10 is a working day (调休)
+        ("2026-10-10T18:00", "雩田镇红网格工作群"),     # resolve deadline passed: the town
+        ("2026-10-12T18:00", "遂川县红网格指挥中心"),   # next working day (Sunday skipped): the county
+    ]
+    second = [e for e in _escalations(out) if e[0] >= "2026-12"]
+    # 12-31, 2027-01-01 (a Friday; chinese-calendar has no 2027 data: weekdays), 01-04 → resolve by 01-04 18:00
+    assert second == [
+        ("2026-12-30T14:00", "上坪村第1网格群"),
+        ("2026-12-30T14:00", "上坪村两委工作群"),
+        ("2027-01-03T18:00", "上坪村第1网格群"),
+        ("2027-01-04T18:00", "雩田镇红网格工作群"),
+        ("2027-01-05T18:00", "遂川县红网格指挥中心"),
+    ]
