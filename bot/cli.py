@@ -199,14 +199,17 @@ def _classify(args) -> int:
     for lineno, line in enumerate(sys.stdin, 1):
         if not line.strip():
             continue
+        # One output line per input line, in order: a line that cannot be read is "not an issue"
+        # (with its id when there is one) and the reason goes to stderr.
+        item, text = {}, ""
         try:
             item = json.loads(line)
-            text = item["text"]
-            if not isinstance(text, str):
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
                 raise TypeError
-        except (ValueError, KeyError, TypeError):
-            print(f"第{lineno}行不是 {{\"id\", \"text\"}} 格式的 JSON，已跳过", file=sys.stderr)
-            continue
+            text = item["text"]
+        except (ValueError, TypeError):
+            print(f"第{lineno}行不是 {{\"id\", \"text\"}} 格式的 JSON，按非问题输出", file=sys.stderr)
+            item = item if isinstance(item, dict) else {}
         found = classifier.classify(text)
         print(json.dumps({"id": item.get("id"), "is_issue": found.is_issue, "department": found.department,
                           "urgency": found.urgency, "keywords": list(found.keywords)}, ensure_ascii=False),

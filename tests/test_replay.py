@@ -115,9 +115,10 @@ def test_classify_verb(capsys, monkeypatch):
         '{"id": "a", "text": "楼下着火了，烟好大"}\n{"id": 2, "text": "收到"}\nnot json\n'))
     code, out, err = run(capsys, "classify")
     rows = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and [r["id"] for r in rows] == ["a", 2]
+    assert code == 0 and [r["id"] for r in rows] == ["a", 2, None]        # one line per input line
     assert rows[0]["is_issue"] and rows[0]["department"] == "fire" and rows[0]["urgency"] == "urgent"
     assert rows[1] == {"id": 2, "is_issue": False, "department": None, "urgency": "normal", "keywords": []}
+    assert rows[2] == {"id": None, "is_issue": False, "department": None, "urgency": "normal", "keywords": []}
     assert "第3行" in err
 
 
