@@ -8,6 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import ArgumentError, OperationalError
+
 from bot.config import BUNDLED_ORG, Config, ConfigError
 from bot.orgfile import OrgFileError
 
@@ -26,6 +28,13 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args) or 0
     except (OrgFileError, ConfigError) as err:
         print(f"错误：{err}", file=sys.stderr)
+        return 2
+    except OperationalError as err:
+        print(f"错误：连不上数据库或数据库出错：{str(err.orig).strip().splitlines()[0]}"
+              f"（gridbot doctor --db URL 可以帮助排查）", file=sys.stderr)
+        return 2
+    except ArgumentError as err:
+        print(f"错误：数据库地址格式不对：{err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -49,3 +49,10 @@ def test_doctor_reports_in_plain_words(new_db, capsys, tmp_path):
     assert "✗ 组织架构文件有错" in capsys.readouterr().out
     assert main(["doctor", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none"]) == 1
     assert "连不上数据库" in capsys.readouterr().out
+
+
+def test_unreachable_or_malformed_database_gives_a_clear_error(capsys):
+    assert main(["tickets", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none", "--json"]) == 2
+    assert "错误：连不上数据库" in capsys.readouterr().err
+    assert main(["tickets", "--db", "not a url", "--json"]) == 2
+    assert "错误：数据库地址格式不对" in capsys.readouterr().err
