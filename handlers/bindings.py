@@ -31,12 +31,9 @@ async def bind(ctx: Context, args: str) -> str:
     path = re.sub(r"\s*[/／]\s*", "/", args.strip()).strip("/")
     if not path:
         raise UserError(f"缺少参数。用法：{USAGE_BIND}")
-    nodes = {n.path: n for n in ctx.org.nodes()}
-    root = ctx.org.root()
-    node = nodes.get(path) or nodes.get(f"{root.path}/{path}")
+    node = ctx.org.node_by_path(path)
     if node is None:
-        example = next((p for p in sorted(nodes, key=lambda p: (p.count("/"), p)) if p.count("/") >= 2), root.path)
-        raise UserError(_unknown_path(path, example))
+        raise UserError(_unknown_path(path, ctx.org.example_path()))
     if not ctx.org.holds_role(ctx.actor.contact_id, ADMIN_ROLES, node):
         raise UserError(NOT_ADMIN)
     before = ctx.room.node.path if ctx.room.node is not None else None

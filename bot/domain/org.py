@@ -198,6 +198,20 @@ class OrgDirectory:
             raise NotImported("no org imported")
         return node
 
+    def node_by_path(self, path: str) -> Node | None:
+        """An active node by its path; the county's name at the front may be left out."""
+        root = self.root()
+        for candidate in (path, f"{root.path}/{path}"):
+            node = self.s.exec(select(Node).where(Node.path == candidate, Node.active)).first()
+            if node is not None:
+                return node
+        return None
+
+    def example_path(self) -> str:
+        """A real path three levels deep, to show in a usage hint."""
+        node = self.s.exec(select(Node).where(Node.active, Node.depth == 2).order_by(Node.path)).first()
+        return node.path if node else self.root().path
+
     def ancestors(self, node: Node) -> list[Node]:
         """The node's ancestors, nearest first (not the node itself)."""
         parts = node.path.split("/")
