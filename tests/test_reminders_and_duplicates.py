@@ -104,3 +104,11 @@ def test_reminder_due_between_two_replay_runs_arrives_once(tmp_path, new_db, cap
     accept = [o for o in out2 if "超过受理时限" in o["text"]]
     assert [o["at"] for o in accept] == ["2026-11-25T13:00:00+08:00"]
     assert run(second) == []                                   # and never again
+
+
+async def test_an_emergency_never_joins_an_ordinary_ticket(harness):
+    await harness.say(RESIDENT, "5栋楼道里堆满了纸箱杂物，消防通道都堵了", HOUSEHOLD)
+    assert harness.ticket("T1")["department"] == "fire" and harness.ticket("T1")["urgency"] == "normal"
+    sent = await harness.say("wxid_res_li", "5栋楼道里的纸箱着火了，烟很大，快来人", HOUSEHOLD)
+    assert harness.ticket("T2")["urgency"] == "urgent"
+    assert to_room(sent, "遂川县红网格指挥中心")                       # the county hears of it at once

@@ -98,11 +98,13 @@ class TicketService:
         """An open ticket of the same grid and department, opened within 24 h, about the same thing."""
         if grid is None or report.department is None:
             return None
-        candidates = self.s.exec(
-            select(Ticket).where(Ticket.grid_id == grid.id, Ticket.department == report.department,
-                                 col(Ticket.status).in_(("open", "accepted")),
-                                 col(Ticket.created_at) >= self.clock.now() - DUPLICATE_WINDOW)
-            .order_by(col(Ticket.id).desc()).limit(20)).all()
+        query = select(Ticket).where(Ticket.grid_id == grid.id, Ticket.department == report.department,
+                                     col(Ticket.status).in_(("open", "accepted")),
+                                     col(Ticket.created_at) >= self.clock.now() - DUPLICATE_WINDOW)
+        if report.urgency == "urgent":
+            # An emergency never disappears into an ordinary ticket (楼道堆物 yesterday, 楼道着火 now).
+            query = query.where(Ticket.urgency == "urgent")
+        candidates = self.s.exec(query.order_by(col(Ticket.id).desc()).limit(20)).all()
         return next((t for t in candidates
                      if similar(report.text, report.location, set(report.keywords), t.text, t.location,
                                 set(t.keywords.split()))), None)
