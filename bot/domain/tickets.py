@@ -144,7 +144,8 @@ class TicketService:
             # No grid above the node (a report in a town room, or 1:1 from someone not in the org):
             # the nearest room up the tree hears of it, its admins mentioned, so someone assigns it.
             home = next((n for n in [node, *self.org.ancestors(node)] if n.room_topic or n.room_id), None)
-            if home is not None and (home.room_id or home.room_topic) != t.source_room_id:
+            county_covers_it = t.urgency == "urgent" and home is not None and home.parent_id is None
+            if home is not None and (home.room_id or home.room_topic) != t.source_room_id and not county_covers_it:
                 admins = self.org.members_at(home, "admin")
                 self.outbox.to_room(home, texts.grid_alert(t, node.path, relayed, None, tz,
                                                            [m.name for m in admins]),
