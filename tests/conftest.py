@@ -1,12 +1,11 @@
 """Shared fixtures: the classifier (jieba loaded once per run), fresh databases on the chosen backend
 (SQLite, or PostgreSQL with GRIDBOT_TEST_DB=postgresql), and a fresh bot per test."""
-import os
 from datetime import datetime
 
 import pytest
 
 import nlp
-from tests.databases import BACKEND, Databases, PostgresUnavailable
+from tests.databases import BACKEND, database_factory
 from tests.harness import TZ, Harness
 
 
@@ -22,18 +21,7 @@ def classifier(tmp_path_factory):
 @pytest.fixture
 def new_db(tmp_path):
     """new_db("name") → the URL of a fresh, empty database on the chosen backend."""
-    databases = Databases(tmp_path)
-
-    def new(name: str = "bot") -> str:
-        try:
-            return databases.new(name)
-        except PostgresUnavailable as err:
-            if os.environ.get("CI") == "true":
-                raise                      # in CI a missing service is a failure, never a skip
-            pytest.skip(str(err))
-
-    yield new
-    databases.drop_all()
+    yield from database_factory(tmp_path)
 
 
 @pytest.fixture
