@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep", action="store_true", help="keep the demo database from the last run")
     demo.add_argument("--send-interval", type=float, default=1.5,
                       help="seconds between two bot messages (WeChat pacing; default 1.5)")
+    demo.add_argument("--start-at", type=_moment, metavar="TIME", help=START_AT_HELP)
     demo.set_defaults(run=_demo)
 
     run = sub.add_parser("run", help="run the bot (production)")
@@ -59,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--db")
     run.add_argument("--send-interval", type=float, help="seconds between two messages of this bot account")
     run.add_argument("--account", help="this process's bot account name (several processes on one database)")
+    run.add_argument("--start-at", type=_moment, metavar="TIME", help=START_AT_HELP)
     run.set_defaults(run=_run)
 
     org = sub.add_parser("org", help="import or show the org tree")
@@ -107,6 +109,22 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+START_AT_HELP = ("start the bot's clock at this moment, ISO 8601 with offset (2026-11-25T10:00+08:00); "
+                 "it then runs with the wall clock (rehearsals and tests at a chosen hour)")
+
+
+def _moment(text: str):
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"时间格式应为带时区的 ISO 8601，例如 2026-11-25T10:00+08:00：{text}")
+    return moment
+
+
 def _demo(args) -> int:
     from sqlalchemy.engine import make_url
 
@@ -116,7 +134,8 @@ def _demo(args) -> int:
     if not args.keep and url.get_backend_name() == "sqlite" and url.database:
         for suffix in ("", "-wal", "-shm"):
             Path(url.database + suffix).unlink(missing_ok=True)
-    bot = console_bot(Config(db=args.db, org=str(BUNDLED_ORG), send_interval=args.send_interval))
+    bot = console_bot(Config(db=args.db, org=str(BUNDLED_ORG), send_interval=args.send_interval,
+                             start_at=args.start_at))
     asyncio.run(run_live(bot))
     return 0
 
@@ -125,7 +144,8 @@ def _run(args) -> int:
     from bot.runtime import console_bot, run_live
 
     config = Config.load(args.config).override(transport=args.transport, org=args.org, db=args.db,
-                                               send_interval=args.send_interval, account=args.account)
+                                               send_interval=args.send_interval, account=args.account,
+                                               start_at=args.start_at)
     if config.transport == "wechaty":
         return _run_wechaty(config)
     if config.transport != "console":

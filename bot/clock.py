@@ -35,11 +35,16 @@ class VirtualClock:
 
 
 class OffsetClock:
-    """Wall-clock time shifted by an offset the user moves forward (the terminal demo's /time)."""
+    """Wall-clock time shifted by an offset the user moves forward (the terminal demo's /time).
+    With `start`, it begins at that moment and runs on with the wall clock (`--start-at`)."""
 
-    def __init__(self, base: Clock | None = None) -> None:
+    def __init__(self, base: Clock | None = None, start: datetime | None = None) -> None:
         self._base = base or SystemClock()
         self.offset = timedelta()
+        if start is not None:
+            if start.tzinfo is None:
+                raise ValueError("OffsetClock needs an aware start")
+            self.offset = start - self._base.now()
 
     def now(self) -> datetime:
         return self._base.now() + self.offset

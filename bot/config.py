@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
 from pathlib import Path
 
 import yaml
@@ -33,6 +34,7 @@ class Config:
     wechaty_port: int | None = None     # the SDK's plugin web-server port; None: a free one
     login_timeout: float = 60.0         # seconds to log in at start before giving up
     attachments_dir: str = ".gridbot/attachments"   # images and files received
+    start_at: datetime | None = None    # live runs: the clock starts here and runs on (rehearsals, tests)
 
     @classmethod
     def load(cls, path: str | None) -> "Config":

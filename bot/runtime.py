@@ -61,7 +61,7 @@ def console_directory(engine: Engine) -> ConsoleDirectory:
 
 def console_bot(config: Config, stdin: TextIO | None = None, stdout: TextIO | None = None) -> Bot:
     engine = make_engine(config.db)
-    clock = OffsetClock()
+    clock = OffsetClock(start=config.start_at)
     if config.org:
         import_org(engine, config.org, clock)
     transport = ConsoleTransport(console_directory(engine), clock, stdin=stdin, stdout=stdout)
@@ -102,7 +102,7 @@ def wechaty_bot(config: Config, clock: Clock | None = None, classifier=None) -> 
     except ImportError as err:
         raise ConfigError(f"wechaty 通道需要可选依赖：pip install 'gridbot[wechaty]'（{err}）") from err
     engine = make_engine(config.db)
-    clock = clock or SystemClock()
+    clock = clock or (OffsetClock(start=config.start_at) if config.start_at else SystemClock())
     if config.org:
         import_org(engine, config.org, clock)
     transport = WechatyTransport(WechatySettings(

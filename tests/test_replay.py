@@ -129,7 +129,7 @@ def test_demo_runs_in_terminal_and_exits_at_end_of_input(tmp_path):
     script = "\n".join(["/as wxid_res_zhang", "/in 5栋王建国中心户邻里群", "5栋2单元从早上开始就没电了，冰箱都停了",
                         "/as wxid_liufang", "/in 城南社区第3网格群", "#受理 T1", "/time +4h", "#查询 T1"]) + "\n"
     proc = subprocess.run([sys.executable, "-m", "bot", "demo", "--db", f"sqlite:///{tmp_path / 'demo.db'}",
-                           "--send-interval", "0"],
+                           "--send-interval", "0", "--start-at", "2026-11-25T09:00:00+08:00"],
                           input=script, capture_output=True, text=True, timeout=60, cwd=tmp_path,
                           env={**os.environ, "GRIDBOT_CACHE_DIR": str(tmp_path / "cache")})
     assert proc.returncode == 0, proc.stderr

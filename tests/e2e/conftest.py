@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+from datetime import datetime
 
 import pytest
 
 from tests.databases import unavailable
 from tests.e2e.county import ORG_SMALL, ROOT, TOKEN, MockCounty, eventually
+from tests.harness import TZ
 
 
 def _why_no_node() -> str | None:
@@ -64,12 +66,13 @@ class RunningBot:
 
 @pytest.fixture
 async def running_bot(bot_config, classifier, caplog):
-    """The production bot (runtime.wechaty_bot) on a wall clock the test can move forward, logged in."""
+    """The production bot (runtime.wechaty_bot) on a wall clock the test can move forward, logged in.
+    The clock starts on a working morning, so the hour the suite runs at never matters."""
     caplog.set_level(logging.INFO, logger="gridbot")
     from bot.clock import OffsetClock
     from bot.runtime import wechaty_bot
 
-    clock = OffsetClock()
+    clock = OffsetClock(start=datetime(2026, 11, 25, 9, 0, tzinfo=TZ))
     bot = wechaty_bot(bot_config, clock=clock, classifier=classifier)
     task = asyncio.create_task(bot.run())
     running = RunningBot(bot, clock, task)
