@@ -17,11 +17,10 @@ async def notice(ctx: Context, args: str) -> str:
     if not args:
         raise UserError(f"缺少参数。用法：{USAGE_NOTICE}")
     tz = ctx.org.settings.tz
-    now = ctx.clock.now()
-    request = parse_notice(args, now.astimezone(tz), parse_time)
-    sent, rooms, start = ctx.notices.send(request, ctx.actor, ctx.room, ctx.msg.room_id, ctx.msg.room_topic)
-    finish = ctx.delivery.finish_estimate(start, rooms + 1)
-    return texts.notice_planned(sent, rooms, start, finish, now, tz)
+    request = parse_notice(args, ctx.clock.now().astimezone(tz), parse_time)
+    plan = ctx.notices.send(request, ctx.actor, ctx.room, ctx.msg.room_id, ctx.msg.room_topic)
+    finish = ctx.delivery.finish_estimate(plan.start, plan.rooms + 1)
+    return texts.notice_planned(plan, finish, tz)
 
 
 @router.command("回执", usage=USAGE_RECEIPTS, summary="查看通知的送达和回执情况", roles=ADMINS)

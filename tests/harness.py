@@ -8,7 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.app import Bot
-from bot.clock import VirtualClock
+from bot.clock import OffsetClock, VirtualClock
 from bot.domain.tickets import ticket_json, ticket_rows
 from bot.runtime import import_org
 from bot.storage.db import make_engine, session
@@ -39,9 +39,11 @@ class RecordingTransport:
 
 class Harness:
     def __init__(self, db_url: str, classifier, start: datetime, org: Path = ORG_SMALL,
-                 pace: timedelta = timedelta(0), export_dir: str = "exports") -> None:
+                 pace: timedelta = timedelta(0), export_dir: str = "exports", running: bool = False) -> None:
+        """`running`: the clock starts at `start` and runs on with the wall clock between two reads, as
+        a live bot's does (a virtual clock would hide a bug of reading it twice)."""
         self.engine = make_engine(db_url)
-        self.clock = VirtualClock(start)
+        self.clock = OffsetClock(start=start) if running else VirtualClock(start)
         import_org(self.engine, str(org), self.clock)
         self.transport = RecordingTransport()
         self.bot = Bot(self.engine, self.clock, build_dispatcher(), classifier, self.transport,

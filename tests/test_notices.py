@@ -140,10 +140,21 @@ async def test_phone_and_id_numbers_masked_when_relayed(harness):
     assert "13912345678" not in detail.text
 
 
-async def test_notice_in_quiet_hours_waits_until_seven(tmp_path, new_db, classifier):
-    h = Harness(new_db("q"), classifier, at(2026, 11, 25, 22, 30))
+@pytest.mark.parametrize("hour, minute", [(8, 34), (15, 22)])
+async def test_notice_by_day_goes_out_at_once_and_says_nothing_of_quiet_hours(new_db, classifier, hour, minute):
+    # A running clock, as live: the answer must not compare two readings of it.
+    h = Harness(new_db("day"), classifier, at(2026, 11, 25, hour, minute), running=True)
+    sent = await h.say("wxid_cn_zhuren", "#通知 到网格 明早8点集合", COMMUNITY, after=timedelta(0))
+    reply, = to_room(sent, COMMUNITY)
+    assert "免打扰" not in reply.text and f"预计11月25日 {hour:02}:{minute:02}发完" in reply.text
+    assert {o.room_topic for o in notices(sent)} == {GRID, "城南社区第4网格群"}
+
+
+async def test_notice_in_quiet_hours_waits_until_seven(new_db, classifier):
+    h = Harness(new_db("night"), classifier, at(2026, 11, 25, 23, 10), running=True)
     reply, = await h.say("wxid_cn_zhuren", "#通知 到网格 明早8点集合", COMMUNITY, after=timedelta(0))
     assert "免打扰时段，11月26日 07:00开始发送" in reply.text
+    assert notices(await h.tick(at(2026, 11, 26, 6, 59))) == []
     sent = await h.tick(at(2026, 11, 26, 7, 0))
     assert {o.room_topic for o in notices(sent)} == {GRID, "城南社区第4网格群"}
 

@@ -21,11 +21,13 @@ async def test_reminder_goes_out_once_at_its_time(harness):
     assert [o for o in later if o.text.startswith("⏰提醒")] == []
 
 
-async def test_reminder_in_quiet_hours_waits_until_seven(harness):
-    reply, = await harness.say("wxid_liufang", "#提醒 今晚23点 检查门窗", GRID)
-    assert "顺延到11月26日 07:00" in reply.text
-    sent = await harness.tick(at(2026, 11, 26, 7, 0))
-    assert [o.text for o in sent if "检查门窗" in o.text] == ["⏰提醒（网格员刘芳设置）：检查门窗"]
+async def test_reminder_at_night_goes_out_at_the_time_asked_for(harness):
+    """Quiet hours hold back the bot's own messages, not a time a person chose."""
+    reply, = await harness.say("wxid_liufang", "#提醒 今晚11点 夜间巡查", GRID, after=timedelta(hours=6))
+    assert reply.text == "好的，11月25日 23:00提醒：夜间巡查"
+    assert await harness.tick(at(2026, 11, 25, 22, 59)) == []
+    sent = await harness.tick(at(2026, 11, 25, 23, 0))
+    assert [(o.room_topic, o.text) for o in sent] == [(GRID, "⏰提醒（网格员刘芳设置）：夜间巡查")]
 
 
 async def test_reminder_in_private_chat(harness):

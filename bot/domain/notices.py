@@ -48,6 +48,14 @@ class NoticeRequest:
     receipt_by: datetime | None
 
 
+@dataclass(frozen=True)
+class NoticePlan:
+    notice: Notice
+    rooms: int
+    start: datetime          # when delivery begins
+    held: bool               # quiet hours hold delivery back until `start`
+
+
 def parse_notice(args: str, now: datetime, parse_time) -> NoticeRequest:
     """`[到<层级>] <内容> [截止<时间>]` → the parts; raises UserError with the reason."""
     text = args.strip()
@@ -83,9 +91,9 @@ class NoticeService:
 
     # ---- sending --------------------------------------------------------------------------
     def send(self, request: NoticeRequest, sender: Actor, room: Room, room_id: str | None,
-             room_topic: str | None) -> tuple[Notice, int, datetime]:
-        """Plan the fan-out: one receipt row and one queued message per room below. Returns the notice,
-        the number of rooms, and when delivery starts (later in quiet hours)."""
+             room_topic: str | None) -> NoticePlan:
+        """Plan the fan-out: one receipt row and one queued message per room below, starting now or,
+        in quiet hours, at 07:00."""
         node = room.node
         if node is None:
             raise UserError("请在本级工作群里发通知，机器人按这个群所在的层级往下发。")
@@ -108,14 +116,15 @@ class NoticeService:
                         next_action_at=receipt_by)
         self.s.add(notice)
         self.s.flush()
-        start = quiet_until(now, tz) or now
+        held = quiet_until(now, tz)
+        start = held or now
         text = texts.notice(notice, node.name, tz)
         planned = [(target, self.outbox.to_room(target, text, kind="notice", not_before=start, priority=BULK))
                    for target in targets]
         self.s.flush()
         self.s.add_all([NoticeTarget(notice_id=notice.id, node_id=target.id, room_topic=target.room_topic,
                                      outbox_id=row.id) for target, row in planned])
-        return notice, len(targets), start
+        return NoticePlan(notice, len(targets), start, held is not None)
 
     # ---- receipts -------------------------------------------------------------------------
     def record_receipt(self, room: Room, who: Actor) -> Notice | None:

@@ -3,11 +3,10 @@ The outbox row is the record, so a reminder survives a restart and goes out once
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot.domain import texts
 from bot.errors import UserError
-from bot.outbox import NORMAL, Outbox, quiet_until
+from bot.outbox import NORMAL, Outbox
 from bot.transport import Outgoing
 
 MAX_REMINDER_TEXT = 500
@@ -19,11 +18,9 @@ def require_worker(roles: set[str]) -> None:
         raise UserError("只有网格员及以上可以设置提醒。")
 
 
-def schedule_reminder(outbox: Outbox, tz: ZoneInfo, when: datetime, content: str, by_name: str,
-                      room_id: str | None, room_topic: str | None, to: str | None) -> datetime:
-    """Queue the reminder; returns when it will actually go out (quiet hours move it to 07:00)."""
-    held = quiet_until(when, tz)
-    send_at = held or when
+def schedule_reminder(outbox: Outbox, when: datetime, content: str, by_name: str,
+                      room_id: str | None, room_topic: str | None, to: str | None) -> None:
+    """Queue the reminder for exactly `when`. Quiet hours hold back only the bot's own automatic
+    messages: a time a person asked for (`#提醒 今晚11点 夜间巡查`) is what they want, night or not."""
     outbox.post(Outgoing(text=texts.reminder(content, by_name), room_id=room_id, room_topic=room_topic, to=to),
-                kind="reminder", not_before=send_at, late_after=when, priority=NORMAL)
-    return send_at
+                kind="reminder", not_before=when, late_after=when, priority=NORMAL)

@@ -234,9 +234,8 @@ def reminder(content: str, by_name: str) -> str:
     return f"⏰提醒（{by_name}设置）：{content}"
 
 
-def reminder_set(when_at: datetime, send_at: datetime, content: str, tz: ZoneInfo) -> str:
-    held = f"（22:00–07:00 免打扰，顺延到{when(send_at, tz)}）" if send_at != when_at else ""
-    return f"好的，{when(when_at, tz)}提醒：{content}{held}"
+def reminder_set(when_at: datetime, content: str, tz: ZoneInfo) -> str:
+    return f"好的，{when(when_at, tz)}提醒：{content}"
 
 
 def notice(n, origin_name: str, tz: ZoneInfo) -> str:
@@ -244,9 +243,10 @@ def notice(n, origin_name: str, tz: ZoneInfo) -> str:
             f"请各群负责人于{when(n.receipt_by, tz)}前回复“收到”。")
 
 
-def notice_planned(n, rooms: int, start: datetime, finish: datetime, now: datetime, tz: ZoneInfo) -> str:
-    begins = f"免打扰时段，{when(start, tz)}开始发送，" if start > now else ""
-    return (f"通知 {n.no} 将发往下级 {rooms} 个群，{begins}预计{when(finish, tz)}发完；"
+def notice_planned(plan, finish: datetime, tz: ZoneInfo) -> str:
+    n = plan.notice
+    begins = f"免打扰时段，{when(plan.start, tz)}开始发送，" if plan.held else ""
+    return (f"通知 {n.no} 将发往下级 {plan.rooms} 个群，{begins}预计{when(finish, tz)}发完；"
             f"回执截止{when(n.receipt_by, tz)}。查看回执：#回执 {n.no}")
 
 
