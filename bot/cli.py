@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -38,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`gridbot org show | head`): stop quietly, as a Unix tool does. Point
+        # stdout at /dev/null so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -223,9 +230,12 @@ def _doctor(args) -> int:
 
 def _classify(args) -> int:
     from bot.runtime import load_classifier
+    from bot.transport import clean_text
 
     classifier = load_classifier(Config())
-    for lineno, line in enumerate(sys.stdin, 1):
+    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="replace") \
+        if hasattr(sys.stdin, "buffer") else sys.stdin
+    for lineno, line in enumerate(stdin, 1):
         if not line.strip():
             continue
         # One output line per input line, in order: a line that cannot be read is "not an issue"
@@ -235,14 +245,19 @@ def _classify(args) -> int:
             item = json.loads(line)
             if not isinstance(item, dict) or not isinstance(item.get("text"), str):
                 raise TypeError
-            text = item["text"]
+            text = clean_text(item["text"])
         except (ValueError, TypeError):
             print(f"第{lineno}行不是 {{\"id\", \"text\"}} 格式的 JSON，按非问题输出", file=sys.stderr)
             item = item if isinstance(item, dict) else {}
         found = classifier.classify(text)
-        print(json.dumps({"id": item.get("id"), "is_issue": found.is_issue, "department": found.department,
-                          "urgency": found.urgency, "keywords": list(found.keywords)}, ensure_ascii=False),
-              flush=False)
+        result = {"id": item.get("id"), "is_issue": found.is_issue, "department": found.department,
+                  "urgency": found.urgency, "keywords": list(found.keywords)}
+        line_out = json.dumps(result, ensure_ascii=False)
+        try:
+            line_out.encode("utf-8")
+        except UnicodeEncodeError:          # an id with a lone surrogate: escaped rather than lost
+            line_out = json.dumps(result, ensure_ascii=True)
+        print(line_out)
     sys.stdout.flush()
     return 0
 
@@ -251,7 +266,8 @@ def _replay(args) -> int:
     from bot.runtime import replay_bot
 
     try:
-        scenario = open(args.scenario, encoding="utf-8")
+        # utf-8-sig: a file saved by Notepad starts with a BOM, which would spoil its first line.
+        scenario = open(args.scenario, encoding="utf-8-sig", errors="replace")
     except OSError as err:
         print(f"错误：读不了场景文件 {args.scenario}：{err.strerror}", file=sys.stderr)
         return 2

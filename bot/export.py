@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from sqlmodel import Session, col, select
 
@@ -41,17 +42,27 @@ def export_tickets(s: Session, path: Path, tz: ZoneInfo, now: datetime, node: No
     count = 0
     for t, node_path in s.exec(query.execution_options(yield_per=1000)):
         overdue = t.status != "cancelled" and (t.resolved_at or now) > t.resolve_by
-        sheet.append([
+        sheet.append([_text(sheet, v) for v in (
             t.no, texts.STATUS_NAMES[t.status], texts.URGENCY_NAMES[t.urgency], texts.dept(t.department),
             node_path, t.location or "", t.text, t.reporter_name or t.reporter_id,
             names.get(t.assignee_id, t.assignee_id or ""), local(t.created_at), local(t.accept_by),
             local(t.resolve_by), local(t.accepted_at), local(t.resolved_at), t.resolution or "",
             "是" if overdue else "否", t.escalation_level, t.reopen_count, t.rating or "",
-        ])
+        )])
         count += 1
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
     return count
+
+
+def _text(sheet, value):
+    """A cell for a value people typed: characters Excel cannot hold are dropped, and a text starting
+    with "=" stays text (a resident's "=HYPERLINK(…)" must not become a formula in the ledger)."""
+    if not isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+    cell.data_type = "s"
+    return cell
 
 
 def _bold(sheet, value: str) -> WriteOnlyCell:

@@ -4,8 +4,10 @@ No transport object (wechaty or otherwise) crosses this seam.
 """
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 
@@ -40,6 +42,45 @@ class Outgoing:
     room_topic: str | None = None       # for display and replay output
     urgent: bool = False
     file_path: str | None = None        # send this file (e.g. an Excel export) after the text
+
+
+# What no text may carry into the bot: NUL and other control characters (PostgreSQL refuses NUL,
+# Excel refuses the rest) and lone surrogates (they cannot be encoded, so every write would fail).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+MAX_ID = 200              # ids, names and topics longer than this are cut (WeChat's own are far shorter)
+MAX_ITEMS = 200           # a forwarded chat record is read up to this many items
+MAX_ITEM_TEXT = 2000      # and each item up to this many characters
+
+
+def clean_text(text: str, limit: int | None = None) -> str:
+    """Text safe to store, log-free of control characters and encodable: CR/LF → LF, controls dropped,
+    lone surrogates → U+FFFD; cut at `limit` characters when given."""
+    text = _SURROGATE.sub("\ufffd", _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))
+    return text if limit is None else text[:limit]
+
+
+def _clean_id(value: str | None) -> str | None:
+    return None if value is None else clean_text(value, MAX_ID).replace("\n", " ")
+
+
+def _clean_msg_id(value: str) -> str:
+    cleaned = clean_text(value)
+    if len(cleaned) <= MAX_ID and cleaned == value:
+        return value
+    # Two different raw ids must stay two messages: a changed or over-long id keeps a digest of the raw one.
+    digest = hashlib.sha1(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{cleaned[:MAX_ID - 41]}~{digest}"
+
+
+def clean_incoming(msg: Incoming) -> Incoming:
+    """The one gate every incoming message passes (Bot.dispatch), whatever the transport."""
+    return replace(
+        msg, msg_id=_clean_msg_id(msg.msg_id), sender_id=_clean_id(msg.sender_id), sender_name=_clean_id(msg.sender_name),
+        room_id=_clean_id(msg.room_id), room_topic=_clean_id(msg.room_topic), text=clean_text(msg.text),
+        mentions=tuple(_clean_id(m) for m in msg.mentions[:MAX_ITEMS]),
+        items=tuple(ForwardedItem(_clean_id(i.name), clean_text(i.text, MAX_ITEM_TEXT)) for i in msg.items[:MAX_ITEMS]),
+        attachment=msg.attachment and clean_text(msg.attachment))
 
 
 class TransportUnavailable(Exception):

@@ -17,7 +17,6 @@ from bot.domain.similarity import similar
 from bot.domain.timers import TicketTimers
 from bot.errors import UserError
 from bot.outbox import Outbox
-from bot.privacy import mask_private
 from bot.storage.models import Counter, Node, Ticket, TicketEvent, TicketFollower
 from bot.transport import Outgoing
 
@@ -134,7 +133,7 @@ class TicketService:
     def _announce_new(self, t: Ticket, node: Node, grid: Node | None, assignee_name: str | None) -> None:
         tz = self.org.settings.tz
         self._reply_to_source(t, texts.acknowledged(t, assignee_name, tz))
-        relayed = mask_private(t.text)
+        relayed = texts.relayed(t)
         if grid is not None:
             if (grid.room_id or grid.room_topic) != t.source_room_id:
                 mentions = (t.assignee_id,) if t.assignee_id else ()
@@ -230,7 +229,7 @@ class TicketService:
         if assignee is not None:
             t.assignee_id = assignee[0]
         self._event(t, actor, "transferred", f"{texts.dept(old)} → {texts.dept(department)}")
-        self._dispatch_to_department(t, node, mask_private(t.text), self._name(t.assignee_id))
+        self._dispatch_to_department(t, node, texts.relayed(t), self._name(t.assignee_id))
         return t, old
 
     def resolve(self, no: str, note: str, actor: Actor) -> Ticket:

@@ -5,7 +5,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import TextIO
 
 from bot.clock import VirtualClock
@@ -16,6 +16,30 @@ Tick = Callable[[datetime], Awaitable[None]]   # do everything due up to the giv
 
 class ReplayError(ValueError):
     pass
+
+
+# The bot plans deadlines, digests and quiet hours days ahead of a message: a moment near the ends of
+# what datetime holds (year 1 or 9999) would overflow there, so replay takes times in a sane window.
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def parse_at(value) -> datetime:
+    """A line's `at` → an aware datetime within [EARLIEST, LATEST). Raises ReplayError in Chinese."""
+    if not isinstance(value, str):
+        raise ReplayError("缺少 at（ISO 8601 时间，如 2026-11-25T09:00:00+08:00）")
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise ReplayError(f"at 不是有效的时间：{value[:40]!r}（应为 ISO 8601，如 2026-11-25T09:00:00+08:00）") from None
+    if at.tzinfo is None:
+        raise ReplayError("at 必须带时区偏移，如 2026-11-25T09:00:00+08:00")
+    try:
+        in_window = EARLIEST <= at < LATEST
+    except OverflowError:
+        in_window = False
+    if not in_window:
+        raise ReplayError(f"at 超出可处理的时间范围（{EARLIEST.year}–{LATEST.year - 1} 年）：{value[:40]}")
+    return at
 
 
 def parse_line(data: dict) -> Incoming:
@@ -41,7 +65,8 @@ def parse_line(data: dict) -> Incoming:
     if msg_id is None:
         # No id given: derive one from the content, so rerunning a scenario on the same database
         # does not handle its lines twice.
-        msg_id = "replay:" + hashlib.sha1(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        content = json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        msg_id = "replay:" + hashlib.sha1(content).hexdigest()
     attachment = None
     if kind == "image":
         # Replay carries no file: the image is recorded under a name that says where it came from.
@@ -71,14 +96,15 @@ class ReplayTransport:
             if not line.strip():
                 continue
             try:
-                data = json.loads(line)
+                try:
+                    data = json.loads(line)
+                except ValueError:
+                    raise ReplayError("不是有效的 JSON") from None
                 if not isinstance(data, dict):
                     raise ReplayError("每行必须是一个 JSON 对象")
-                at = datetime.fromisoformat(str(data.get("at")))
-                if at.tzinfo is None:
-                    raise ReplayError("at 必须带时区偏移，如 2026-11-25T09:00:00+08:00")
+                at = parse_at(data.get("at"))
                 incoming = None if data.get("tick") else parse_line(data)
-            except (ValueError, ReplayError) as err:
+            except ReplayError as err:
                 print(f"第{lineno}行已跳过：{err}", file=self.err)
                 continue
             self.tz = at.tzinfo
