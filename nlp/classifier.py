@@ -47,7 +47,9 @@ MAX_CHARS = 3000  # a wall of text is judged on its beginning; keeps the cost bo
 MAX_KEYWORDS = 8
 
 # A gap in a pattern ("A*B"): a few characters, not across a sentence end.
-_GAP = r"[^。！？!?\n]{0,12}?"
+GAP_CHARS = 12
+_SENTENCE_ENDS = frozenset("。！？!?\n")
+_GAP = f"[^{re.escape(''.join(sorted(_SENTENCE_ENDS)))}]{{0,{GAP_CHARS}}}?"
 
 # Sections whose literals hide every shorter cue inside them, whatever its section.
 _HIDES_ALL = frozenset({"not_issue"})
@@ -90,8 +92,44 @@ class _Weights:
 
 @dataclass(slots=True)
 class _Pattern:
-    regex: re.Pattern[str]
+    """A gapped pattern, matched as the regex A(?:gap)B… would be: shortest gaps first, alternatives in order.
+
+    Up to two parts the regex itself does it (at most 13 gap lengths to try). With more,
+    a regex would try every combination of gap lengths (13 ** gaps at each start); instead
+    each (part, position) that led nowhere is remembered for the rest of the text.
+    """
+
+    parts: tuple[tuple[str, ...], ...]
     weights: _Weights
+    regex: re.Pattern[str] | None
+
+    def match(self, text: str, pos: int, dead_ends: set[tuple[int, int, int]]) -> int | None:
+        """The end of a match starting at `pos`, or None."""
+        if self.regex is not None:
+            m = self.regex.match(text, pos)
+            return m.end() if m else None
+        for alt in self.parts[0]:
+            if text.startswith(alt, pos):
+                end = self._rest(text, 1, pos + len(alt), dead_ends)
+                if end is not None:
+                    return end
+        return None
+
+    def _rest(self, text: str, part: int, pos: int, dead_ends: set[tuple[int, int, int]]) -> int | None:
+        key = (id(self), part, pos)
+        if key in dead_ends:
+            return None
+        last = part == len(self.parts) - 1
+        for start in range(pos, min(pos + GAP_CHARS, len(text)) + 1):
+            for alt in self.parts[part]:
+                if text.startswith(alt, start):
+                    end = start + len(alt) if last else self._rest(text, part + 1, start + len(alt), dead_ends)
+                    if end is not None:
+                        return end
+            if start < len(text) and text[start] in _SENTENCE_ENDS:
+                break  # a gap does not cross a sentence end
+        dead_ends.add(key)
+        return None
 
 
 class _Matcher:
@@ -126,8 +164,11 @@ class _Matcher:
     def _compile_pattern(self, text: str, weights: _Weights) -> None:
         anchored = text.startswith("^")
         parts = text.lstrip("^").split("*")
-        regex = re.compile(_GAP.join("(?:" + "|".join(map(re.escape, p.split("|"))) + ")" for p in parts))
-        pattern = _Pattern(regex, weights)
+        alternatives = tuple(tuple(p.split("|")) for p in parts)
+        regex = None
+        if len(parts) <= 2:
+            regex = re.compile(_GAP.join("(?:" + "|".join(map(re.escape, alts)) + ")" for alts in alternatives))
+        pattern = _Pattern(alternatives, weights, regex)
         if anchored:
             self._anchored.append(pattern)
             return
@@ -151,10 +192,11 @@ class _Matcher:
     def scan(self, text: str) -> list[tuple[int, int, _Weights, bool]]:
         """All hits as (start, end, weights, is_literal); a literal counts only on jieba word boundaries."""
         hits: list[tuple[int, int, _Weights, bool]] = []
+        dead_ends: set[tuple[int, int, int]] = set()
         for pattern in self._anchored:
-            m = pattern.regex.match(text)
-            if m:
-                hits.append((0, m.end(), pattern.weights, False))
+            end = pattern.match(text, 0, dead_ends)
+            if end is not None:
+                hits.append((0, end, pattern.weights, False))
         by_bigram = self._by_bigram.get
         by_char = self._by_char.get
         seen_patterns: set[int] = set()
@@ -175,10 +217,10 @@ class _Matcher:
                     for pattern in payload:
                         if id(pattern) in seen_patterns:
                             continue
-                        m = pattern.regex.match(text, i)
-                        if m:
+                        end = pattern.match(text, i, dead_ends)
+                        if end is not None:
                             seen_patterns.add(id(pattern))
-                            hits.append((i, m.end(), pattern.weights, False))
+                            hits.append((i, end, pattern.weights, False))
         return hits
 
 
@@ -319,7 +361,9 @@ class Classifier:
         spans = self._token_spans(text)
         cues = []
         counted: set[int] = set()
-        kept: list[tuple[int, set[str]]] = []  # (end, sections) of the literals counted so far
+        # The furthest end of a counted literal, per section: hits come sorted by start, so
+        # a literal lies inside an earlier one exactly when it ends no further than that.
+        reach: dict[str, int] = {}
         for start, end, weights, is_literal in sorted(hits, key=lambda h: (h[0], -h[1])):
             if is_literal:
                 if not _respects_words(spans, start, end):
@@ -329,9 +373,10 @@ class Classifier:
                 # hide 打老婆 (police). A not-a-problem literal hides every word inside it:
                 # 防溺水 is a slogan, not a drowning; 停电通知 is a notice, not a power cut.
                 sections = {section for section, _ in weights.contributions}
-                if any(end <= k_end and (sections & k_sections or _HIDES_ALL & k_sections) for k_end, k_sections in kept):
+                if any(end <= reach.get(section, -1) for section in sections | _HIDES_ALL):
                     continue
-                kept.append((end, sections))
+                for section in sections:
+                    reach[section] = max(reach.get(section, -1), end)
             if id(weights) in counted:
                 continue
             counted.add(id(weights))

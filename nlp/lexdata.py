@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nlp.regexcheck import UnsafeRegex, check_regex
+
 BUNDLED_DIR = Path(__file__).with_name("lexicon")
 
 DEPT_PREFIX = "dept_"
@@ -130,6 +132,10 @@ def _add_line(section: str, line: str, data: LexiconData, where: str) -> None:
             re.compile(line)
         except re.error as exc:
             raise LexiconError(f"{where}: bad regular expression ({exc})") from exc
+        try:
+            check_regex(line)
+        except UnsafeRegex as exc:
+            raise LexiconError(f"{where}: regular expression refused, its matching time could explode ({exc})") from exc
         data.regexes[section].append(line)
     elif section == "normalize":
         parts = line.split()
