@@ -94,20 +94,20 @@ class _Weights:
 class _Pattern:
     """A gapped pattern, matched as the regex A(?:gap)B… would be: shortest gaps first, alternatives in order.
 
-    Up to two parts the regex itself does it (at most 13 gap lengths to try). With more,
-    a regex would try every combination of gap lengths (13 ** gaps at each start); instead
-    each (part, position) that led nowhere is remembered for the rest of the text.
+    `head` is that regex for the first two parts (at most 13 gap lengths to try). Over more
+    parts one regex would try every combination of gap lengths (13 ** gaps from each start),
+    so the rest is walked here instead, remembering each (part, position) that led nowhere.
     """
 
     parts: tuple[tuple[str, ...], ...]
     weights: _Weights
-    regex: re.Pattern[str] | None
+    head: re.Pattern[str]
 
-    def match(self, text: str, pos: int, dead_ends: set[tuple[int, int, int]]) -> int | None:
-        """The end of a match starting at `pos`, or None."""
-        if self.regex is not None:
-            m = self.regex.match(text, pos)
-            return m.end() if m else None
+    def end_of_match(self, text: str, pos: int, head: re.Match[str], dead_ends: set[tuple[int, int, int]]) -> int | None:
+        """Where a match starting at `pos` ends, or None, given that `head` matched there
+        (checked first by the caller: most tries end with it)."""
+        if len(self.parts) <= 2:
+            return head.end()
         for alt in self.parts[0]:
             if text.startswith(alt, pos):
                 end = self._rest(text, 1, pos + len(alt), dead_ends)
@@ -165,10 +165,8 @@ class _Matcher:
         anchored = text.startswith("^")
         parts = text.lstrip("^").split("*")
         alternatives = tuple(tuple(p.split("|")) for p in parts)
-        regex = None
-        if len(parts) <= 2:
-            regex = re.compile(_GAP.join("(?:" + "|".join(map(re.escape, alts)) + ")" for alts in alternatives))
-        pattern = _Pattern(alternatives, weights, regex)
+        head = re.compile(_GAP.join("(?:" + "|".join(map(re.escape, alts)) + ")" for alts in alternatives[:2]))
+        pattern = _Pattern(alternatives, weights, head)
         if anchored:
             self._anchored.append(pattern)
             return
@@ -194,7 +192,8 @@ class _Matcher:
         hits: list[tuple[int, int, _Weights, bool]] = []
         dead_ends: set[tuple[int, int, int]] = set()
         for pattern in self._anchored:
-            end = pattern.match(text, 0, dead_ends)
+            head = pattern.head.match(text)
+            end = None if head is None else pattern.end_of_match(text, 0, head, dead_ends)
             if end is not None:
                 hits.append((0, end, pattern.weights, False))
         by_bigram = self._by_bigram.get
@@ -217,7 +216,8 @@ class _Matcher:
                     for pattern in payload:
                         if id(pattern) in seen_patterns:
                             continue
-                        end = pattern.match(text, i, dead_ends)
+                        head = pattern.head.match(text, i)
+                        end = None if head is None else pattern.end_of_match(text, i, head, dead_ends)
                         if end is not None:
                             seen_patterns.add(id(pattern))
                             hits.append((i, end, pattern.weights, False))
@@ -289,8 +289,9 @@ class Classifier:
         """The text the cues are matched against (also useful when writing lexicon entries)."""
         if not isinstance(text, str):
             text = "" if text is None else str(text)
-        text = text[: MAX_CHARS * 2]
-        text = unicodedata.normalize("NFKC", text)
+        # Twice the judged length leaves room for what cleaning drops (emoji, mentions);
+        # cut again after NFKC, which can make one character eighteen (ﷺ).
+        text = unicodedata.normalize("NFKC", text[: MAX_CHARS * 2])[: MAX_CHARS * 2]
         text = _BRACKET_TAG.sub(" ", text)
         stripped = _MENTION.sub(" ", text + " ")
         # "@小王路灯坏了" (no space after the name): dropping the mention would drop the report

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_NUM = r"[0-9一二三四五六七八九十百零两]+"
+_DIGIT = "[0-9一二三四五六七八九十百零两]"
+_NUM = rf"{_DIGIT}+"
 # Units that follow a place: 3栋2单元402, 4组, 12号, 1-6组.
 _UNITS = rf"(?:{_NUM}(?:-{_NUM})?(?:号楼|栋|幢|单元|号|组|楼|层|室|户)(?:{_NUM}(?!号楼|栋|幢|单元|组))?)"
 # Characters that never belong inside a place name; they end the name on the left.
@@ -21,7 +22,9 @@ class LocationFinder:
         suffix_list = sorted({s for s in suffixes if s}, key=len, reverse=True)
         suffix_re = "|".join(map(re.escape, suffix_list)) or r"(?!)"
         self._named = re.compile(rf"([\u4e00-\u9fffA-Za-z0-9]{{1,8}}?)({suffix_re})({_UNITS}*)")
-        self._units_only = re.compile(rf"{_UNITS}{{1,3}}")
+        # Only from the start of a number: tried inside a long run of digits, every start
+        # would read the rest of the run again (quadratic), and finds nothing the first does not.
+        self._units_only = re.compile(rf"(?<!{_DIGIT}){_UNITS}{{1,3}}")
         self._known = re.compile("|".join(map(re.escape, self._places))) if self._places else None
 
     def find(self, text: str) -> str | None:

@@ -1,5 +1,7 @@
 """Loading: jieba's cache in the bot's directory, loaded once; a county's own lexicon."""
 
+import time
+
 import jieba
 import pytest
 
@@ -77,3 +79,65 @@ def test_bad_lexicon_files_are_rejected_with_line(jieba_cache, tmp_path, content
 def test_missing_lexicon_path(jieba_cache, tmp_path):
     with pytest.raises(nlp.LexiconError, match="no such"):
         nlp.load(jieba_cache, extra_lexicon=[tmp_path / "absent.txt"])
+
+
+# ack.txt line 2 before issue 10: the lone 1 beside \d gave a line of 1s 2**n readings.
+EXPLOSIVE_ACK_LINE = (
+    r"(?:(?:收到|已收到|好的|好滴|好嘞|好|嗯|哦|噢|ok|okay|明白|知道了|已阅|了解|谢谢|多谢|感谢|辛苦了|收到了"
+    r"|在吗|在不在|1|\d|[.。,，!?~～、 ])+)"
+)
+
+
+@pytest.mark.parametrize("section", ["ack", "forward"])
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        (r"(a+)+", "nested quantifier"),
+        (r"(x*)*", "nested quantifier"),
+        (r"(?:收到[,，]*)+", "nested quantifier"),
+        (r"(\d|1)+", "ambiguous repetition"),
+        (EXPLOSIVE_ACK_LINE, "ambiguous repetition"),
+        (r"(?:好的?|的)+", "ambiguous repetition"),  # 好的 is 好的 or 好|的
+        (r"(?:[一-龥]|\w)+", "ambiguous repetition"),
+        (r"\d*\d*收到", "overlapping repetitions"),
+        (r".*收到.*", "overlapping repetitions"),
+        (r"(?=(?:a+)+b)收到", "nested quantifier"),
+        (r"(收到)\1", "back-references"),
+    ],
+)
+def test_a_regex_whose_time_can_explode_is_refused_with_file_and_line(jieba_cache, tmp_path, section, pattern, reason):
+    county = tmp_path / "county.txt"
+    county.write_text(f"# 遂川县\n[{section}]\n收悉\n{pattern}\n", encoding="utf-8")
+    with pytest.raises(nlp.LexiconError, match=f"refused.*{reason}") as info:
+        nlp.load(jieba_cache, extra_lexicon=[county])
+    assert "county.txt:4:" in str(info.value)
+
+
+def test_county_regexes_that_run_in_linear_time_are_accepted(jieba_cache, tmp_path):
+    county = tmp_path / "county.txt"
+    county.write_text(
+        "[ack]\n(?:收悉|已阅知|收到了?|[,，。 ])+\n"
+        "[forward]\n(?:居民|群众)来电\\s*[:：]\n[^:：]{0,6}转来\\s*[:：]\n",
+        encoding="utf-8",
+    )
+    extended = nlp.load(jieba_cache, extra_lexicon=[county])
+    assert extended.explain("群众来电：3栋楼道的灯不亮了")["text"] == "3栋楼道的灯不亮了"
+    assert extended.explain("社区转来：井盖没了")["text"] == "井盖没了"
+    assert not extended.classify("收悉，收到了。已阅知").is_issue
+    started = time.perf_counter()
+    extended.classify("收悉" * 1500 + "啊")
+    assert time.perf_counter() - started < 0.1
+
+
+def test_a_county_pattern_with_many_gaps_stays_linear(jieba_cache, tmp_path):
+    # As one regex, A*B*C*D*E*F tries 13 ** 5 gap lengths from every 嗒 before failing.
+    county = tmp_path / "county.txt"
+    county.write_text("[dept_police]\n嗒*嗒*嗒*嗒*嗒*嘿 4\n", encoding="utf-8")
+    extended = nlp.load(jieba_cache, extra_lexicon=[county])
+    started = time.perf_counter()
+    assert not extended.classify("嗒" * 3000).is_issue
+    assert time.perf_counter() - started < 1.0
+    found = extended.classify("嗒，嗒嗒，嗒嗒" + "啊" * 12 + "嘿")
+    assert (found.department, found.keywords) == ("police", ("嗒…嘿",))
+    assert not extended.classify("嗒嗒嗒嗒" + "啊" * 13 + "嗒嘿").is_issue  # a gap of 13
+    assert not extended.classify("嗒嗒。嗒嗒嗒嘿").is_issue  # across a sentence end
