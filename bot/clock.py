@@ -1,6 +1,8 @@
 """The one source of "now": production reads the system clock, replay and demo a virtual one."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -40,18 +42,37 @@ class OffsetClock:
 
     def __init__(self, base: Clock | None = None, start: datetime | None = None) -> None:
         self._base = base or SystemClock()
-        self.offset = timedelta()
+        self._offset = timedelta()
+        self._stopped_at: datetime | None = None
         if start is not None:
             if start.tzinfo is None:
                 raise ValueError("OffsetClock needs an aware start")
-            self.offset = start - self._base.now()
+            self._offset = start - self._base.now()
 
     def now(self) -> datetime:
-        return self._base.now() + self.offset
+        if self._stopped_at is not None:
+            return self._stopped_at
+        return self._base.now() + self._offset
 
     def advance(self, delta: timedelta) -> None:
-        if delta > timedelta():
-            self.offset += delta
+        if delta <= timedelta():
+            return
+        if self._stopped_at is not None:
+            self._stopped_at += delta
+        else:
+            self._offset += delta
 
     def advance_to(self, when: datetime) -> None:
         self.advance(when.astimezone(UTC) - self.now())
+
+    @contextmanager
+    def stopped(self) -> Iterator[None]:
+        """While the block runs, the clock is virtual: the wall clock is ignored and only `advance`
+        moves it, so a /time jump can step through each due moment like replay and take no real time.
+        Afterwards it runs on with the wall clock from where the block left it."""
+        self._stopped_at = self.now()
+        try:
+            yield
+        finally:
+            self._offset = self._stopped_at - self._base.now()
+            self._stopped_at = None

@@ -16,6 +16,7 @@ from bot.clock import Clock, OffsetClock, SystemClock, VirtualClock
 from bot.config import Config
 from bot.domain.org import OrgDirectory
 from bot.orgfile import load_org_file
+from bot.outbox import Delivery
 from bot.storage.db import make_engine, session
 from bot.storage.models import DepartmentRoom, Membership
 from bot.transports.console import ConsoleDirectory, ConsoleTransport, Person
@@ -59,16 +60,28 @@ def console_directory(engine: Engine) -> ConsoleDirectory:
                                 start_room=start)
 
 
-def console_bot(config: Config, stdin: TextIO | None = None, stdout: TextIO | None = None) -> Bot:
+def console_bot(config: Config, stdin: TextIO | None = None, stdout: TextIO | None = None,
+                classifier=None) -> Bot:
     engine = make_engine(config.db)
     clock = OffsetClock(start=config.start_at)
     if config.org:
         import_org(engine, config.org, clock)
-    transport = ConsoleTransport(console_directory(engine), clock, stdin=stdin, stdout=stdout)
-    bot = Bot(engine, clock, build_dispatcher(), load_classifier(config), transport, DueWork(engine, clock),
-              pace=timedelta(seconds=config.send_interval), sleep=asyncio.sleep, export_dir=config.export_dir,
-              account=config.account)
-    transport.on_tick = bot.tick
+    transport = ConsoleTransport(console_directory(engine), clock, stdin=stdin, stdout=stdout,
+                                 real_time=config.start_at is None)
+    pace = timedelta(seconds=config.send_interval)
+    due_work = DueWork(engine, clock)
+    bot = Bot(engine, clock, build_dispatcher(), classifier or load_classifier(config), transport, due_work,
+              pace=pace, sleep=asyncio.sleep, export_dir=config.export_dir, account=config.account)
+    # During a /time jump messages go out inline, as in replay: the pacing slots are steps of the
+    # stopped clock instead of real sleeps, so each goes out at the moment it was due.
+    inline = Delivery(engine, clock, transport, lambda: bot.tz, pace=pace, account=config.account,
+                      process=due_work.holder)
+
+    async def jump(target: datetime) -> None:
+        await due_work.run_until(target, inline)
+        await bot.deliver()          # what is paced beyond the target goes on live
+
+    transport.on_tick = jump
     return bot
 
 
@@ -126,6 +139,9 @@ async def run_live(bot: Bot) -> None:
     """Run with APScheduler driving the due work (production and the terminal demo)."""
     scheduler = start_scheduler(bot, bot.tz)
     try:
+        # Sweep at start, not 15 s later: what fell due while the bot was stopped goes out at once,
+        # and on a new database the digest schedules begin now (a /time jump right away includes them).
+        await bot.tick()
         await bot.run()
     finally:
         scheduler.shutdown(wait=False)

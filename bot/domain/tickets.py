@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, or_, select
 
 from bot.clock import Clock
@@ -43,15 +44,13 @@ class Report:
 
 
 def next_number(session: Session, counter: str) -> int:
-    """The next value of a named sequence, taken with one atomic UPDATE … RETURNING."""
-    stmt = (update(Counter).where(col(Counter.name) == counter)
-            .values(value=Counter.value + 1).returning(Counter.value))
-    value = session.execute(stmt).scalar()
-    if value is None:
-        session.add(Counter(name=counter, value=1))
-        session.flush()
-        return 1
-    return value
+    """The next value of a named sequence, taken with one atomic upsert … RETURNING: two processes
+    taking the very first number at once must not both try to create the row (one would fail)."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (insert(Counter).values(name=counter, value=1)
+            .on_conflict_do_update(index_elements=[Counter.name], set_={"value": Counter.value + 1})
+            .returning(Counter.value))
+    return session.execute(stmt).scalar_one()
 
 
 class TicketService:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import re
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,7 +15,9 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.clock import OffsetClock
+from bot.outbox import quiet_until
 from bot.transport import Dispatch, ForwardedItem, Incoming, Outgoing
+from nlp.timeexpr import TimeExprError, parse_time
 
 Tick = Callable[[datetime], Awaitable[None]]   # do everything due up to the given moment
 
@@ -44,8 +48,12 @@ HELP = """\
   /as N|id          换成第 N 个人（或任意微信 id，未登记的人就是普通居民）
   /fwd 名字：内容    转发一条聊天记录（多条用 | 分隔：/fwd 老周：井盖翻了|老李：好危险）
   /time             查看虚拟时间          /time +4h    时钟快进（+30m、+2d、+1d4h）
+  /time 09:00       快进到下一个 09:00（也可 /time 明天9点、/time 周五18点）
   /help             再看一遍本说明        /quit        退出（或 Ctrl-D）
 机器人命令发 #帮助 查看。"""
+
+TIME_USAGE = "用法：/time +4h（也可 +30m、+2d、+1d4h），或 /time 09:00、/time 明天9点"
+QUIET_NOTE = "现在是免打扰时段（22:00–07:00）：机器人自动发的工单提醒、转报、日报和通知到 07:00 才发（紧急工单和 #提醒 照常）。"
 
 _DURATION = re.compile(r"^\+?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 
@@ -58,17 +66,28 @@ def parse_advance(text: str) -> timedelta | None:
     return timedelta(days=days, hours=hours, minutes=minutes)
 
 
+def jump_target(text: str, now: datetime) -> datetime:
+    """Where /time goes: `+4h` from `now`, or the next moment after `now` that a time of day or a
+    Chinese time expression names (`09:00`, `明天9点`). Raises TimeExprError with the reason."""
+    delta = parse_advance(text)
+    return now + delta if delta is not None else parse_time(text, now)
+
+
 class ConsoleTransport:
     def __init__(self, directory: ConsoleDirectory, clock: OffsetClock, on_tick: Tick | None = None,
-                 stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
+                 stdin: TextIO | None = None, stdout: TextIO | None = None, real_time: bool = True) -> None:
         self.dir = directory
         self.clock = clock
+        self.real_time = real_time      # the clock started at the wall clock's time, not at --start-at
         self.on_tick = on_tick
         self.stdin = stdin or sys.stdin
         self.out = stdout or sys.stdout
         # Start as a resident in a neighbourhood group, where problems are usually reported.
         self.me = Person("wxid_demo_resident", "居民张阿姨", "resident", "")
         self.room: str | None = directory.start_room or (directory.rooms[0] if directory.rooms else None)
+        # Message ids are the de-duplication key: unique across processes on one database and across
+        # restarts, and taken from nothing the clock says (several processes start in the same second).
+        self._id_prefix = f"console-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._ids = itertools.count(1)
         self._stopped = False
 
@@ -78,11 +97,21 @@ class ConsoleTransport:
     def _stamp(self) -> str:
         return f"{self.clock.now().astimezone(self.dir.tz):%m-%d %H:%M}"
 
+    def _now(self) -> str:
+        return f"{self.clock.now().astimezone(self.dir.tz):%Y-%m-%d %H:%M}"
+
+    def _quiet(self) -> bool:
+        return quiet_until(self.clock.now(), self.dir.tz) is not None
+
     def _where(self) -> str:
         return f"群「{self.room}」" if self.room else "与机器人私聊"
 
     async def start(self, dispatch: Dispatch) -> None:
-        self._print(f"gridbot 演示 —— {self.dir.county}（示例数据；时间是虚拟的，可用 /time 快进）")
+        self._print(f"gridbot 演示 —— {self.dir.county}（示例数据）")
+        origin = "现在的真实时间" if self.real_time else " --start-at 指定的时间"
+        self._print(f"时钟从{origin}开始（{self._now()}），随真实时间走，可用 /time 快进。")
+        if self._quiet():
+            self._print(QUIET_NOTE)
         self._print(HELP)
         self._status()
         loop = asyncio.get_running_loop()
@@ -165,18 +194,21 @@ class ConsoleTransport:
 
     async def _time(self, arg: str) -> None:
         if arg:
-            delta = parse_advance(arg)
-            if delta is None:
-                self._print("用法：/time +4h（也可 +30m、+2d、+1d4h）")
+            try:
+                target = jump_target(arg, self.clock.now().astimezone(self.dir.tz))
+            except TimeExprError as err:
+                self._print(f"{err}。{TIME_USAGE}")
                 return
-            target = self.clock.now() + delta
-            if self.on_tick is not None:
-                await self.on_tick(target)
-            self.clock.advance_to(target)
-        self._print(f"现在是 {self.clock.now().astimezone(self.dir.tz):%Y-%m-%d %H:%M}")
+            # Stopped, the clock is stepped to each due moment in turn, so what falls due on the way
+            # happens then and is stamped then (as in replay), and the jump takes no real time.
+            with self.clock.stopped():
+                if self.on_tick is not None:
+                    await self.on_tick(target)
+                self.clock.advance_to(target)
+        self._print(f"现在是 {self._now()}" + ("（免打扰时段）" if self._quiet() else ""))
 
     def _incoming(self, text: str, kind: str = "text", items: tuple[ForwardedItem, ...] = ()) -> Incoming:
-        return Incoming(msg_id=f"console-{self.clock.now().timestamp():.0f}-{next(self._ids)}",
+        return Incoming(msg_id=f"{self._id_prefix}-{next(self._ids)}",
                         sender_id=self.me.contact_id, sender_name=self.me.name, text=text,
                         room_id=self.room, room_topic=self.room, kind=kind, items=items)
 
