@@ -132,6 +132,8 @@ def _add_line(section: str, line: str, data: LexiconData, where: str) -> None:
             re.compile(line)
         except re.error as exc:
             raise LexiconError(f"{where}: bad regular expression ({exc})") from exc
+        except RecursionError as exc:
+            raise LexiconError(f"{where}: bad regular expression (groups nested too deeply)") from exc
         try:
             check_regex(line)
         except UnsafeRegex as exc:

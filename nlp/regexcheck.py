@@ -12,10 +12,12 @@ A pattern is therefore checked when it is loaded, on its parsed form:
    different paths reading the same text (exponential backtracking), and no two looping
    states may both be able to consume the same run (``\\d*\\d*``, ``.*.*``: polynomial).
 
-Rule 2 tests character classes for overlap on their explicit characters, range ends and a
-palette of representative characters, and treats ``.``, lookarounds and atomic groups as
-generously as possible, so it errs on the side of refusing. Back-references are refused
-outright: nothing bounds their cost.
+The members of a repeated character class count as alternatives: the parser folds
+``(\\d|1)`` into ``[\\d1]``. Rule 2 compares character classes on the characters they name,
+their range ends and a palette of representative characters; it takes ``.`` to match
+anything, an atomic group for an ordinary one, and a lookaround for an empty match whose
+own pattern is checked apart, so it errs on the side of refusing. Back-references are
+refused outright: nothing bounds their cost.
 """
 
 from __future__ import annotations
@@ -44,15 +46,17 @@ def check_regex(pattern: str) -> None:
     """Raise UnsafeRegex when `pattern` could backtrack catastrophically (see the module doc)."""
     try:
         parsed = sre_parse.parse(pattern)
-    except (sre.error, RecursionError) as exc:  # callers compile the pattern first
+        pending = [(list(parsed), parsed.state.flags)]
+        while pending:
+            nodes, flags = pending.pop()
+            builder = _Builder()
+            builder.sequence(nodes, flags, repeated=False)
+            builder.check()
+            pending.extend(builder.lookarounds)
+    except sre.error as exc:
         raise UnsafeRegex(f"cannot parse: {exc}") from exc
-    pending = [(list(parsed), parsed.state.flags)]
-    while pending:
-        nodes, flags = pending.pop()
-        builder = _Builder()
-        builder.sequence(nodes, flags, repeated=False)
-        builder.check()
-        pending.extend(builder.lookarounds)
+    except RecursionError as exc:
+        raise UnsafeRegex("groups nested too deeply to check") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +280,7 @@ class _Builder:
                     bits |= (1 << j) | reach[j]
             reach[i] = bits
         for (a, b) in graph:
-            if a == b or (a, a) not in component_of or (b, b) not in component_of:
+            if a == b:
                 continue
             mid = component_of[(a, b)]
             if reach[component_of[(a, a)]] >> mid & 1 and reach[mid] >> component_of[(b, b)] & 1:

@@ -66,6 +66,7 @@ def test_file_named_after_its_section(jieba_cache, tmp_path):
         ("[stuff]\n某词\n", "unknown section"),
         ("[dept_water]\n某词 很多\n", "weight must be a number"),
         ("[forward]\n(unclosed\n", "bad regular expression"),
+        ("[forward]\n" + "(?:" * 600 + "转发" + ")" * 600 + "\n", "bad regular expression"),
     ],
 )
 def test_bad_lexicon_files_are_rejected_with_line(jieba_cache, tmp_path, content, message):
