@@ -17,7 +17,7 @@ from bot.domain.notices import NoticeService
 from bot.domain.org import NotImported, OrgDirectory
 from bot.domain.texts import NO_ORG
 from bot.domain.tickets import Actor, TicketService
-from bot.errors import UserError
+from bot.errors import UserError, report_crash
 from bot.outbox import DEFAULT_ACCOUNT, DEFAULT_PACE, Delivery, Outbox
 from bot.storage.db import session
 from bot.storage.models import SeenMessage
@@ -84,9 +84,8 @@ class Bot:
             except (UserError, NotImported) as err:
                 self._undo(s, msg)
                 ctx.reply(err.reply if isinstance(err, UserError) else NO_ORG)
-            except Exception:
-                log.exception("handler failed: msg_id=%s room=%s sender=%s", msg.msg_id, msg.room_topic,
-                              msg.sender_id)
+            except Exception as exc:
+                report_crash(log, "handler", exc, msg_id=msg.msg_id, room=msg.room_topic, sender=msg.sender_id)
                 self._undo(s, msg)
                 ctx.reply(APOLOGY)
             s.commit()
@@ -130,8 +129,8 @@ class Bot:
             self._wake.clear()
             try:
                 await self.delivery.deliver()
-            except Exception:
-                log.exception("delivery failed; queued messages wait for the next sweep")
+            except Exception as exc:
+                report_crash(log, "delivery (queued messages wait for the next sweep)", exc)
                 return
 
     def _first_sighting(self, s, msg: Incoming) -> bool:

@@ -46,6 +46,7 @@ def checks(config: Config) -> Iterator[tuple[bool, str]]:
             yield True, f"组织架构已导入：{org.settings.county}，{len(nodes)} 个节点"
             if unbound:
                 yield True, f"{len(unbound)} 个群尚未绑定微信群 id（机器人登录后按群名自动绑定）"
+        yield from failing_due_work(s)
 
     if config.org:
         try:
@@ -66,6 +67,34 @@ def checks(config: Config) -> Iterator[tuple[bool, str]]:
                 yield True, f"puppet 服务 {endpoint} 可以连接"
             except (OSError, ValueError) as err:
                 yield False, f"连不上 puppet 服务 {endpoint}：{err}"
+
+
+MAX_FAILURES_LISTED = 20
+
+
+def failing_due_work(s) -> Iterator[tuple[bool, str]]:
+    """Due items (ticket timers, notice deadlines, schedules) that keep failing, each with what to do."""
+    from zoneinfo import ZoneInfo
+
+    from bot.domain.org import OrgDirectory
+    from bot.domain.texts import when
+    from scheduler.failures import keeps_failing
+    from scheduler.schedules import SCHEDULES
+
+    org = OrgDirectory(s)
+    tz = org.settings.tz if org.is_imported() else ZoneInfo("Asia/Shanghai")
+    titles = {schedule.name: schedule.title for schedule in SCHEDULES}
+    failing = keeps_failing(s)
+    for f in failing[:MAX_FAILURES_LISTED]:
+        what = {"ticket": f"工单 {f.item} 的到期处理（提醒、升级）",
+                "notice": f"通知 {f.item} 的回执截止处理",
+                "schedule": f"定时任务“{titles.get(f.item, f.item)}”"}.get(f.kind, f"{f.kind} {f.item}")
+        yield False, (f"{what}已连续失败 {f.failures} 次（最近一次 {when(f.last_failed_at, tz)}：{f.error}，"
+                      f"出错位置 {f.location}）。多半是数据库里这条记录坏了（例如指向已不存在的节点）："
+                      f"按日志中 item={f.item} 的 due work failed 记录修好数据，不用重启，"
+                      f"机器人会在 {when(f.retry_at, tz)} 自动重试")
+    if len(failing) > MAX_FAILURES_LISTED:
+        yield False, f"……另有 {len(failing) - MAX_FAILURES_LISTED} 项到期处理在连续失败，见日志中的 due work failed 记录"
 
 
 def run(config: Config) -> int:

@@ -1,4 +1,8 @@
-"""Everything due by a given moment, found in the database and done in time order."""
+"""Everything due by a given moment, found in the database and done in time order.
+
+Each due item (a ticket's timers, a notice's receipt deadline, a schedule's run) is one transaction.
+One that raises is rolled back, reported through the same hook as a failing handler, and put off with
+back-off (scheduler/failures.py); the others go on, and the sweep never waits on it."""
 from __future__ import annotations
 
 import logging
@@ -9,16 +13,18 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, func, select
 
 from bot.clock import Clock
 from bot.domain.notices import NoticeService
 from bot.domain.org import OrgDirectory
 from bot.domain.timers import ACTIVE, TicketTimers
+from bot.errors import describe, report_crash
 from bot.outbox import Delivery, Outbox, next_pending_at
 from bot.storage.db import session
 from bot.storage.models import Notice, ScheduleRun, Ticket
-from scheduler import lease
+from scheduler import failures, lease
+from scheduler.failures import DueItem
 from scheduler.schedules import SCHEDULES, Schedule
 
 log = logging.getLogger("gridbot.scheduler")
@@ -96,7 +102,10 @@ class DueWork:
                 run = s.get(ScheduleRun, schedule.name)
                 self._next_fire[schedule.name] = None if run is None else schedule.trigger(tz).get_next_fire_time(
                     run.last_fire_at, run.last_fire_at + TINY)
-        return list(self._next_fire.values())
+        # A failed run keeps its fire time until it succeeds: it is due again at its retry, not before.
+        retries = failures.retry_times(s, "schedule")
+        return [max(fire, retries[name]) if fire is not None and name in retries else fire
+                for name, fire in self._next_fire.items()]
 
     async def run_until(self, target: datetime, delivery: Delivery,
                         deliver: Callable[[], Awaitable[object]] | None = None) -> None:
@@ -146,36 +155,42 @@ class DueWork:
     def run_due(self) -> None:
         if not self._org_ready() or not self.is_leader():
             return
-        self._tickets()
-        self._notices()
-        self._schedules()
+        for kind, step in (("tickets", self._tickets), ("notices", self._notices), ("schedules", self._schedules)):
+            try:
+                step()
+            except Exception as exc:
+                # Not an item's failure (those are handled item by item) but the step's own, such as
+                # a failure to record one: the step stops for this sweep, the next steps still run.
+                report_crash(log, f"due {kind}", exc)
 
     def _tickets(self) -> None:
         while True:
             with session(self.engine) as s:
-                org = OrgDirectory(s)
-                timers = TicketTimers(s, self.clock, org, Outbox(s, self.clock))
-                due = timers.due_tickets(self.clock.now(), limit=1)
-                if not due:
+                timers = TicketTimers(s, self.clock, OrgDirectory(s), Outbox(s, self.clock))
+                key = timers.next_due(self.clock.now())
+                if key is None:
                     return
+                ticket_id, no, due = key
                 # Each ticket's actions and their messages commit together: done once, never twice.
-                timers.run(due[0])
-                s.commit()
+                self._run_item(s, DueItem("ticket", no, due, Ticket, ticket_id),
+                               lambda: timers.run(s.get(Ticket, ticket_id)))
 
     def _notices(self) -> None:
-        with session(self.engine) as s:
-            org = OrgDirectory(s)
-            notices = NoticeService(s, self.clock, org, Outbox(s, self.clock))
-            for notice in notices.due(self.clock.now()):
-                notices.run_deadline(notice)
-                s.commit()
+        while True:
+            with session(self.engine) as s:
+                notices = NoticeService(s, self.clock, OrgDirectory(s), Outbox(s, self.clock))
+                due = notices.due(self.clock.now(), limit=1)
+                if not due:
+                    return
+                notice = due[0]
+                self._run_item(s, DueItem("notice", notice.no, notice.next_action_at, Notice, notice.id),
+                               lambda: notices.run_deadline(notice))
 
     def _schedules(self) -> None:
-        now = self.clock.now()
-        with session(self.engine) as s:
-            org = OrgDirectory(s)
-            tz = org.settings.tz
-            for schedule in self.schedules:
+        for schedule in self.schedules:
+            with session(self.engine) as s:
+                now = self.clock.now()
+                org = OrgDirectory(s)
                 run = s.get(ScheduleRun, schedule.name)
                 if run is None:
                     # First start: schedules begin now, no digests for the past.
@@ -183,14 +198,50 @@ class DueWork:
                     s.commit()
                     self._next_fire.pop(schedule.name, None)
                     continue
-                fired = self._latest_fire(schedule, run.last_fire_at, now, tz)
-                if fired is None:
+                retry = failures.retry_times(s, "schedule").get(schedule.name)
+                fired = self._latest_fire(schedule, run.last_fire_at, now, org.settings.tz)
+                if fired is None or retry is not None and retry > now:
                     continue
-                self._next_fire.pop(schedule.name, None)
-                schedule.job(s, org, Outbox(s, self.clock), fired, now)
-                run.last_fire_at = fired
-                s.add(run)
+
+                if self._run_item(s, DueItem("schedule", schedule.name, fired),
+                                  lambda: self._fire(s, org, schedule, run, fired, now)):
+                    self._next_fire.pop(schedule.name, None)
+
+    def _fire(self, s: Session, org: OrgDirectory, schedule: Schedule, run: ScheduleRun, fired: datetime,
+              now: datetime) -> None:
+        schedule.job(s, org, Outbox(s, self.clock), fired, now)
+        run.last_fire_at = fired
+        s.add(run)
+
+    def _run_item(self, s: Session, item: DueItem, work: Callable[[], object]) -> bool:
+        """Do one due item and commit; if it raises, roll back, record and report it, and put it off."""
+        try:
+            work()
+            recovered = failures.clear(s, item)
+            s.commit()
+        except Exception as exc:
+            s.rollback()
+            self._failed(item, exc)
+            return False
+        if recovered is not None:
+            log.warning("due work for %s %s succeeded after %d failed attempts", item.kind, item.key,
+                        recovered.failures)
+        return True
+
+    def _failed(self, item: DueItem, exc: Exception) -> None:
+        try:
+            with session(self.engine) as s:
+                tz = OrgDirectory(s).settings.tz
+                failure, news = failures.record(s, item, describe(exc), self.clock.now())
                 s.commit()
+        except Exception:
+            report_crash(log, "due work", exc, kind=item.kind, item=item.key, due=item.due.isoformat())
+            raise
+        # Reported once: the same error again at each retry only counts up (gridbot doctor shows it).
+        if news:
+            report_crash(log, "due work", exc, kind=item.kind, item=item.key,
+                         due=failure.due_at.astimezone(tz).isoformat(timespec="minutes"), attempt=failure.failures,
+                         retry_at=failure.retry_at.astimezone(tz).isoformat(timespec="minutes"))
 
     @staticmethod
     def _latest_fire(schedule: Schedule, last: datetime, now: datetime, tz) -> datetime | None:

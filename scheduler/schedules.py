@@ -19,6 +19,7 @@ from bot.storage.models import SeenMessage
 @dataclass(frozen=True)
 class Schedule:
     name: str
+    title: str          # what people call it (gridbot doctor's report of a failing run)
     cron: dict          # CronTrigger fields, in the county's time zone
     job: Callable[[Session, OrgDirectory, Outbox, datetime, datetime], object]   # (…, fired, now)
 
@@ -43,7 +44,7 @@ def housekeeping(s: Session, org: OrgDirectory, outbox: Outbox, fired: datetime,
 
 
 SCHEDULES = (
-    Schedule("daily_digest", {"hour": 8, "minute": 30}, daily_digest),
-    Schedule("weekly_lists", {"day_of_week": "mon", "hour": 9, "minute": 0}, weekly_lists),
-    Schedule("housekeeping", {"hour": 3, "minute": 17}, housekeeping),
+    Schedule("daily_digest", "每日 08:30 网格工单提醒", {"hour": 8, "minute": 30}, daily_digest),
+    Schedule("weekly_lists", "每周一 09:00 问题清单和解决清单", {"day_of_week": "mon", "hour": 9, "minute": 0}, weekly_lists),
+    Schedule("housekeeping", "每日 03:17 清理过期消息记录", {"hour": 3, "minute": 17}, housekeeping),
 )

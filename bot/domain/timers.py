@@ -60,10 +60,15 @@ class TicketTimers:
         self.plan(t)
 
     # ---- running --------------------------------------------------------------------------
-    def due_tickets(self, now: datetime, limit: int = 200) -> list[Ticket]:
-        return list(self.s.exec(
-            select(Ticket).where(col(Ticket.next_action_at) <= now, col(Ticket.status).in_(ACTIVE))
-            .order_by(Ticket.next_action_at, Ticket.id).limit(limit).with_for_update(skip_locked=True)).all())
+    def next_due(self, now: datetime) -> tuple[int, str, datetime] | None:
+        """The ticket whose action is due first by `now`, as (id, number, due), locked for this
+        transaction (SKIP LOCKED: one a command is changing waits for the next sweep). Its key rather
+        than the row, so a row that no longer loads can still be reported and put off."""
+        key = self.s.exec(
+            select(Ticket.id, Ticket.no, Ticket.next_action_at)
+            .where(col(Ticket.next_action_at) <= now, col(Ticket.status).in_(ACTIVE))
+            .order_by(Ticket.next_action_at, Ticket.id).limit(1).with_for_update(skip_locked=True)).first()
+        return (key[0], key[1], key[2]) if key is not None else None
 
     def run(self, t: Ticket) -> None:
         """Do every action of `t` that is due now, in time order."""

@@ -169,6 +169,22 @@ class ScheduleRun(SQLModel, table=True):
     last_fire_at: datetime
 
 
+class DueFailure(SQLModel, table=True):
+    """Due work that raised (scheduler/due.py): retried with back-off until it succeeds, when the row
+    goes; `gridbot doctor` lists the ones that keep failing. Kept here, not in memory, so a restart or
+    the next lease holder keeps the back-off."""
+
+    kind: str = Field(primary_key=True)      # ticket | notice | schedule
+    item: str = Field(primary_key=True)      # T7, N3, daily_digest
+    due_at: datetime                         # when the work first fell due
+    failures: int = 0                        # consecutive failed attempts
+    first_failed_at: datetime
+    last_failed_at: datetime
+    retry_at: datetime
+    error: str                               # the exception's type: LookupError
+    location: str                            # where it was raised: bot/domain/org.py:236 in node
+
+
 class Evidence(SQLModel, table=True):
     """An image or file attached to a ticket (sent by its reporter shortly after the report)."""
 
