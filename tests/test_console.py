@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -87,6 +87,20 @@ async def test_a_jump_paces_a_fan_out_on_the_stopped_clock(tmp_path, new_db, cla
     assert len(notices) == BELOW_COUNTY == len({s[1] for s in notices})
     assert all(s[0].startswith("11-25 09:0") for s in notices)           # 20 s of slots, not the target's 10:00
     assert not [s for s in seen[jump_end:] if s[2].startswith("【通知 N1】")]
+
+
+async def test_an_urgent_ticket_s_reminder_is_stamped_when_it_was_due(new_db, classifier):
+    """Before, a jump stamped everything with its end: "将于 04:15 到期" printed at 04:32."""
+    out = io.StringIO()
+    script = "/in 5栋王建国中心户邻里群\n5栋楼下着火了，浓烟很大，快来人\n/time +2h\n"
+    bot = console_bot(Config(db=new_db(), org=str(ORG_SMALL), send_interval=0, start_at=at(2026, 11, 25, 9, 0)),
+                      stdin=io.StringIO(script), stdout=out, classifier=classifier)
+    await run_live(bot)
+    seen = messages(out.getvalue())
+    reminder, = [s for s in seen if "到期，请按时办结" in s[2]]
+    resolve_by = datetime.strptime(re.search(r"将于11月25日 (\d\d:\d\d)到期", reminder[2])[1], "%H:%M")
+    assert reminder[0] == f"11-25 {resolve_by - timedelta(minutes=30):%H:%M}"      # urgent: 30 min before
+    assert "补发" not in out.getvalue()
 
 
 @pytest.mark.parametrize("start, quiet", [(at(2026, 11, 25, 23, 30), True), (at(2026, 11, 26, 3, 0), True),
