@@ -47,6 +47,9 @@ class DueWork:
         self._lease_until: datetime | None = None
         self._ready = False
         self._next_fire: dict[str, datetime | None] = {}     # per schedule, known while we lead
+        # Items (ticket and notice ids, schedule names) that failed during the current run_until,
+        # whose retries it does not step its clock to.
+        self._passed_over: dict[str, set[int | str]] = {"ticket": set(), "notice": set(), "schedule": set()}
 
     def release(self) -> None:
         """A clean stop hands the sweep over at once instead of after the lease expires."""
@@ -86,9 +89,11 @@ class DueWork:
                 candidates.append(expiry + TINY)
         else:
             with session(self.engine) as s:
+                tickets, notices = tuple(self._passed_over["ticket"]), tuple(self._passed_over["notice"])
                 candidates += [
-                    s.exec(select(func.min(Ticket.next_action_at)).where(col(Ticket.status).in_(ACTIVE))).first(),
-                    s.exec(select(func.min(Notice.next_action_at))).first(),
+                    s.exec(select(func.min(Ticket.next_action_at)).where(
+                        col(Ticket.status).in_(ACTIVE), col(Ticket.id).not_in(tickets))).first(),
+                    s.exec(select(func.min(Notice.next_action_at)).where(col(Notice.id).not_in(notices))).first(),
                 ]
                 candidates += self._schedule_times(s)
         found = [c for c in candidates if c is not None]
@@ -105,7 +110,7 @@ class DueWork:
         # A failed run keeps its fire time until it succeeds: it is due again at its retry, not before.
         retries = failures.retry_times(s, "schedule")
         return [max(fire, retries[name]) if fire is not None and name in retries else fire
-                for name, fire in self._next_fire.items()]
+                for name, fire in self._next_fire.items() if name not in self._passed_over["schedule"]]
 
     async def run_until(self, target: datetime, delivery: Delivery,
                         deliver: Callable[[], Awaitable[object]] | None = None) -> None:
@@ -113,7 +118,12 @@ class DueWork:
         message carries the time it was due; a wall clock just does what is due now.
 
         Inline (no `deliver` given: replay, tests) the delivery's paced slots are steps too. Live, a
-        `deliver` that wakes the background sender is called once the due work is done."""
+        `deliver` that wakes the background sender is called once the due work is done.
+
+        An item that fails on the way is not a step any more: across a jump of years its hourly
+        retries would be a step an hour. It is tried again at the other due moments and at `target`."""
+        for failed in self._passed_over.values():
+            failed.clear()
         live = deliver is not None
         watch = None if live else delivery
         advance = getattr(self.clock, "advance_to", None)
@@ -202,7 +212,6 @@ class DueWork:
                 fired = self._latest_fire(schedule, run.last_fire_at, now, org.settings.tz)
                 if fired is None or retry is not None and retry > now:
                     continue
-
                 if self._run_item(s, DueItem("schedule", schedule.name, fired),
                                   lambda: self._fire(s, org, schedule, run, fired, now)):
                     self._next_fire.pop(schedule.name, None)
@@ -237,6 +246,8 @@ class DueWork:
         except Exception:
             report_crash(log, "due work", exc, kind=item.kind, item=item.key, due=item.due.isoformat())
             raise
+        finally:
+            self._passed_over[item.kind].add(item.key if item.row_id is None else item.row_id)
         # Reported once: the same error again at each retry only counts up (gridbot doctor shows it).
         if news:
             report_crash(log, "due work", exc, kind=item.kind, item=item.key,

@@ -154,6 +154,21 @@ async def test_a_failing_ticket_is_retried_with_back_off_and_succeeds_once_fixed
     assert timed(await harness.tick(at(2026, 11, 25, 18, 0))) == []
 
 
+async def test_a_permanently_failing_item_does_not_make_a_jump_step_through_its_retries(harness, capsys):
+    url = str(harness.engine.url.render_as_string(hide_password=False))
+    await harness.say(RESIDENT, POWER_CUT, HOUSEHOLD, after=timedelta(0))
+    edit_database(url, "UPDATE ticket SET node_id = :node WHERE no = 'T1'", node=MISSING_NODE)
+    # A month at once (replay's clock jumps as far as the next line says). Hourly retries as steps
+    # would be 720 of them; the item is tried at its due moment, then only at the other due moments
+    # on the way once its retry time has passed: each day's 03:17 housekeeping and 08:30 digest (the
+    # Monday 09:00 lists and the end at 09:00 come before its retry an hour after the digest).
+    sent = await harness.tick(at(2026, 12, 25, 9, 0))
+    assert sum("每日工单提醒" in o.text for o in sent) == 30
+    code, listing = doctor(capsys, url)
+    attempts = int(re.search(r"工单 T1 的到期处理（提醒、升级）已连续失败 (\d+) 次", listing).group(1))
+    assert code == 1 and attempts == 1 + 30 + 30
+
+
 def timed(sent):
     return [o for o in sent if "⏰" in o.text or "逐级转报" in o.text]
 
