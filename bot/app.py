@@ -21,7 +21,7 @@ from bot.errors import UserError, report_crash
 from bot.outbox import DEFAULT_ACCOUNT, DEFAULT_PACE, Delivery, Outbox
 from bot.storage.db import session
 from bot.storage.models import SeenMessage
-from bot.transport import Incoming, Transport
+from bot.transport import Incoming, Transport, clean_incoming
 
 log = logging.getLogger("gridbot")
 
@@ -69,6 +69,7 @@ class Bot:
             self.stop()
 
     async def dispatch(self, msg: Incoming) -> None:
+        msg = clean_incoming(msg)
         with session(self.engine) as s:
             if not self._first_sighting(s, msg):
                 return

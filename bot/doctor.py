@@ -10,13 +10,27 @@ from sqlalchemy import text
 from bot.config import Config
 from bot.orgfile import OrgFileError, load_org_file
 
-OK, BAD = "✓", "✗"
+OK, BAD, NOTE = "✓", "✗", "·"
 
 
-def checks(config: Config) -> Iterator[tuple[bool, str]]:
+def checks(config: Config) -> Iterator[tuple[bool | None, str]]:
+    """(True, line) is fine, (False, line) needs doing, (None, line) is worth knowing."""
+    from sqlalchemy.engine import make_url
+
     from bot.domain.org import OrgDirectory
     from bot.storage.db import current_revision, head_revision, make_engine, session
 
+    try:
+        url = make_url(config.db)
+    except Exception as err:                              # noqa: BLE001 — reported to the user
+        yield False, f"数据库地址格式不对：{config.db}（{type(err).__name__}）"
+        return
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not os.path.exists(url.database):
+        # Opening the file would create an empty database where doctor happens to run.
+        yield False, (f"数据库文件 {url.database} 不存在：用 --db 指向机器人的数据库，"
+                      f"或先运行 gridbot db upgrade --db {config.db}")
+        return
     try:
         engine = make_engine(config.db, migrate=False)
         with engine.connect() as conn:
@@ -45,7 +59,7 @@ def checks(config: Config) -> Iterator[tuple[bool, str]]:
             unbound = org.unbound_rooms()
             yield True, f"组织架构已导入：{org.settings.county}，{len(nodes)} 个节点"
             if unbound:
-                yield True, f"{len(unbound)} 个群尚未绑定微信群 id（机器人登录后按群名自动绑定）"
+                yield None, f"{len(unbound)} 个群尚未绑定微信群 id（机器人登录后按群名自动绑定，或在群里发 #绑定 节点路径）"
         yield from failing_due_work(s)
 
     if config.org:
@@ -100,7 +114,7 @@ def failing_due_work(s) -> Iterator[tuple[bool, str]]:
 def run(config: Config) -> int:
     healthy = True
     for ok, line in checks(config):
-        print(f"{OK if ok else BAD} {line}")
-        healthy &= ok
+        print(f"{NOTE if ok is None else OK if ok else BAD} {line}")
+        healthy &= ok is not False
     print("一切正常。" if healthy else "有问题需要处理，见上面标 ✗ 的行。")
     return 0 if healthy else 1
