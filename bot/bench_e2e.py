@@ -1,7 +1,8 @@
 """Benchmark (not a test): reports processed per second end to end — replay processes reading chat
 messages, classifying, opening tickets, queueing and delivering the messages — on SQLite and on
-PostgreSQL, with 1, 2 and 3 processes sharing the database. The baseline, measured in the same run,
-is the start-up of one process with an empty scenario; it is subtracted from each timing.
+PostgreSQL, with 1, 2 and 3 processes sharing a PostgreSQL database and one on SQLite (which refuses
+a second bot process on its file). The baseline, measured in the same run, is the start-up of one
+process with an empty scenario; it is subtracted from each timing.
 
     python -m bot.bench_e2e [--reports 300] [--pg postgresql+psycopg://root@127.0.0.1:5432/postgres]
 """
@@ -72,7 +73,7 @@ def main() -> None:
         env = {**os.environ, "GRIDBOT_CACHE_DIR": str(tmp / "cache")}
         empty = tmp / "empty.jsonl"
         empty.write_text("", encoding="utf-8")
-        backends = {"sqlite": lambda n: f"sqlite:///{tmp / f'bench{n}.db'}"}
+        backends = {"sqlite": (lambda n: f"sqlite:///{tmp / f'bench{n}.db'}", (1,))}
         admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
         created = []
 
@@ -83,10 +84,10 @@ def main() -> None:
             created.append(name)
             return make_url(args.pg).set(database=name).render_as_string(hide_password=False)
 
-        backends["postgresql"] = pg
+        backends["postgresql"] = (pg, (1, 2, 3))
         try:
-            for backend, new_db in backends.items():
-                for processes in (1, 2, 3):
+            for backend, (new_db, counts) in backends.items():
+                for processes in counts:
                     db = new_db(processes)
                     subprocess.run([sys.executable, "-m", "bot", "org", "import", str(BUNDLED_ORG), "--db", db],
                                    env=env, check=True, capture_output=True)

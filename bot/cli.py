@@ -136,8 +136,10 @@ def _demo(args) -> int:
     from sqlalchemy.engine import make_url
 
     from bot.runtime import console_bot, run_live
+    from bot.storage.db import hold_sole_use
 
     url = make_url(args.db)
+    hold_sole_use(url)      # before the reset: a second demo must not delete the first one's database
     if not args.keep and url.get_backend_name() == "sqlite" and url.database:
         for suffix in ("", "-wal", "-shm"):
             Path(url.database + suffix).unlink(missing_ok=True)

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import Session, col, func, or_, select, update
 
 from bot.clock import Clock
-from bot.storage.db import session as new_session
+from bot.storage.db import hold_sole_use, session as new_session
 from bot.storage.models import DepartmentRoom, Node, OutboxMessage, SendPace
 from bot.transport import Outgoing, Transport, TransportUnavailable
 
@@ -97,6 +97,7 @@ class Delivery:
         self.account = account
         self.process = process
         self.blocked = False       # the transport was unavailable at the last attempt
+        hold_sole_use(engine.url, self)     # every bot process has exactly one Delivery
 
     def _record_pace(self, s: Session, at: datetime) -> None:
         pace = s.get(SendPace, self.account)
@@ -142,7 +143,8 @@ class Delivery:
         while True:
             with new_session(self.engine) as s:
                 now = self.clock.now()
-                # SKIP LOCKED: several processes share the queue; each row goes to exactly one of them.
+                # SKIP LOCKED only spares PostgreSQL processes from queueing behind each other's rows
+                # (SQLite ignores it); what makes a row go to exactly one process is the claim below.
                 row = s.exec(select(OutboxMessage)
                              .where(OutboxMessage.status == "pending", col(OutboxMessage.not_before) <= now,
                                     self._mine())
@@ -157,18 +159,26 @@ class Delivery:
                     wait = (slot - now).total_seconds()
                 else:
                     wait = 0.0
+                    if not self._claim(s, row):
+                        continue            # another process took it between the query and the claim
                     if not await self._send_one(s, row, now):
                         return sent
                     sent += 1
             if wait:
                 await self.sleep(wait)
 
-    async def _send_one(self, s: Session, row: OutboxMessage, now: datetime) -> bool:
-        """Claim, send, mark sent. False when the transport is unavailable (the row waits)."""
-        row.status = "sending"
-        row.claimed_by = self.process
-        s.add(row)
+    def _claim(self, s: Session, row: OutboxMessage) -> bool:
+        """Mark the row `sending` by this process, committed before the transport is called. One
+        conditional UPDATE: of several processes racing for the row, on any backend, exactly one
+        sees it still pending and changes it."""
+        claimed = s.execute(update(OutboxMessage)
+                            .where(col(OutboxMessage.id) == row.id, col(OutboxMessage.status) == "pending")
+                            .values(status="sending", claimed_by=self.process)).rowcount
         s.commit()
+        return claimed == 1
+
+    async def _send_one(self, s: Session, row: OutboxMessage, now: datetime) -> bool:
+        """Send a claimed row, mark it sent. False when the transport is unavailable (the row waits)."""
         out = Outgoing(text=late_note(row, now, self.tz()) + row.text, room_id=row.room_id, to=row.to,
                        room_topic=row.room_topic, mentions=tuple(row.mentions.split()),
                        urgent=row.priority == URGENT, file_path=row.file_path)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from bot.domain import texts
@@ -26,6 +26,10 @@ LEVEL_WORDS = {   # what people write after 到, longest first when matching
 }
 LEVEL_DEPTH = {"county": 0, "town": 1, "community": 2, "grid": 3, "group": 4, "household": 5}
 MAX_NOTICE_TEXT = 1500
+# Outbox states in which a room may have the notice: `sending` is the row of a process that died while
+# handing it to the transport (never sent again, quite possibly delivered) or one being sent right now.
+# A 收到 there is real, so it counts.
+REACHED = ("sent", "sending")
 
 _ACK = re.compile(r"^(?:好的?|嗯|ok)?(?:已|己)?(?:收到|收悉|已阅)(?:了|啦|啊|谢谢|好的|收到|明白|马上落实|会落实)*$",
                   re.IGNORECASE)
@@ -128,13 +132,14 @@ class NoticeService:
 
     # ---- receipts -------------------------------------------------------------------------
     def record_receipt(self, room: Room, who: Actor) -> Notice | None:
-        """The latest notice delivered to this room and still awaiting its receipt, now acknowledged."""
+        """The latest notice delivered (or maybe delivered) to this room and still awaiting its receipt,
+        now acknowledged."""
         if room.node is None:
             return None
         target = self.s.exec(
             select(NoticeTarget).join(OutboxMessage, OutboxMessage.id == NoticeTarget.outbox_id)
             .where(NoticeTarget.node_id == room.node.id, NoticeTarget.acked_at.is_(None),
-                   OutboxMessage.status == "sent")
+                   col(OutboxMessage.status).in_(REACHED))
             .order_by(col(NoticeTarget.notice_id).desc()).limit(1)).first()
         if target is None:
             return None
@@ -161,21 +166,20 @@ class NoticeService:
         origin = self.org.node(notice.node_id)
         if not self.org.holds_role(viewer.contact_id, ADMIN_ROLES, origin):
             raise UserError(f"只有{origin.name}或上级的管理员可以查看通知 {notice.no} 的回执。")
-        rows = self._targets(notice)
-        delivered = self._delivered_count(notice)
-        acked = [t for t in rows if t.acked_at is not None]
-        missing = [t for t in rows if t.acked_at is None]
+        rows = self.s.exec(select(NoticeTarget, OutboxMessage.status)
+                           .join(OutboxMessage, OutboxMessage.id == NoticeTarget.outbox_id)
+                           .where(NoticeTarget.notice_id == notice.id).order_by(NoticeTarget.id)).all()
+        # A receipt proves a `sending` row was delivered; without one it may or may not have been.
+        delivered = sum(status == "sent" or (status == "sending" and t.acked_at is not None) for t, status in rows)
+        maybe = sum(status == "sending" and t.acked_at is None for t, status in rows)
+        acked = [t for t, _ in rows if t.acked_at is not None]
+        missing = [t for t, _ in rows if t.acked_at is None]
         return texts.notice_status(notice, len(rows), delivered, len(acked), [t.room_topic or "" for t in missing],
-                                   self.org.settings.tz)
+                                   self.org.settings.tz, maybe_delivered=maybe)
 
     def _targets(self, notice: Notice) -> list[NoticeTarget]:
         return list(self.s.exec(select(NoticeTarget).where(NoticeTarget.notice_id == notice.id)
                                 .order_by(NoticeTarget.id)).all())
-
-    def _delivered_count(self, notice: Notice) -> int:
-        return self.s.exec(select(func.count()).select_from(NoticeTarget)
-                           .join(OutboxMessage, OutboxMessage.id == NoticeTarget.outbox_id)
-                           .where(NoticeTarget.notice_id == notice.id, OutboxMessage.status == "sent")).one()
 
     # ---- the receipt deadline -------------------------------------------------------------
     def due(self, now: datetime, limit: int = 50) -> list[Notice]:

@@ -8,11 +8,12 @@ from datetime import date, datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, text
+from sqlalchemy import or_
 from sqlmodel import Session, col, delete, select
 
 from bot.domain.calendar import WorkCalendar
 from bot.orgfile import LEVELS, OrgSpec, Sla, SlaRule, parse_duration
+from bot.storage.db import ORG_IMPORT_LOCK, serialise
 from bot.storage.models import DepartmentRoom, Membership, Node, OrgMeta
 
 ADMIN_ROLES = frozenset({"admin"})
@@ -47,9 +48,9 @@ class OrgDirectory:
     def import_spec(self, spec: OrgSpec, now: datetime) -> dict[str, int]:
         """Create or sync the tree from an org file. Nodes are matched by path, so ticket history
         survives a re-import; nodes gone from the file are deactivated, memberships replaced."""
-        if self.s.get_bind().dialect.name == "postgresql":
-            # Several bot processes may start with --org at once: one import at a time.
-            self.s.execute(text("SELECT pg_advisory_xact_lock(74658)"))
+        # Several processes may import at once (`run --org` starting side by side): one at a time,
+        # else both find no settings row and both insert one.
+        serialise(self.s.connection(), ORG_IMPORT_LOCK)
         meta = self.s.get(OrgMeta, 1) or OrgMeta(id=1, county=spec.county, imported_at=now)
         meta.county = spec.county
         meta.timezone = spec.timezone

@@ -250,8 +250,10 @@ def notice_planned(plan, finish: datetime, tz: ZoneInfo) -> str:
             f"回执截止{when(n.receipt_by, tz)}。查看回执：#回执 {n.no}")
 
 
-def notice_status(n, total: int, delivered: int, acked: int, missing: list[str], tz: ZoneInfo) -> str:
-    lines = [f"通知 {n.no}（{when(n.created_at, tz)}）：共 {total} 个群，已送达 {delivered}，"
+def notice_status(n, total: int, delivered: int, acked: int, missing: list[str], tz: ZoneInfo,
+                  maybe_delivered: int = 0) -> str:
+    maybe = f"可能已送达 {maybe_delivered}（发送时中断或正在发送），" if maybe_delivered else ""
+    lines = [f"通知 {n.no}（{when(n.created_at, tz)}）：共 {total} 个群，已送达 {delivered}，{maybe}"
              f"已回执 {acked}，未回执 {len(missing)}。"]
     if missing:
         shown = missing[:50]

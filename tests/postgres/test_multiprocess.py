@@ -1,5 +1,7 @@
 """Several bot processes on one PostgreSQL database: unique numbers, every message sent by exactly
-one process, the sweep lease changing hands, and a fan-out killed with SIGKILL completed once."""
+one process, the sweep lease changing hands, a fan-out killed with SIGKILL completed once, and the
+room whose notice was being printed at the kill still taking its receipt."""
+import fcntl
 import json
 import os
 import signal
@@ -104,3 +106,63 @@ def test_sigkill_during_a_fan_out_then_restart_completes_it_once(pg_db, tmp_path
     rest = [lines[i - 1].split("群「")[1].split("」")[0] for i, line in enumerate(lines) if "【通知 N1】" in line]
     assert not set(seen) & set(rest)                                  # nobody got it twice
     assert len(seen) + len(rest) == BELOW_COUNTY                      # and everyone got it
+
+
+def test_sigkill_while_printing_a_notice_then_its_room_acknowledges(pg_db, tmp_path):
+    db = pg_db("printing")
+    cache = str(tmp_path / "cache")
+    run = ["run", "--transport", "console", "--db", db, "--send-interval", "0.3"]
+    first = gridbot(*run, "--start-at", DAYTIME, "--org", ORG_SMALL, cache=cache, stdin=subprocess.PIPE)
+    # Nobody reads the bot's output and the pipe holds less than one notice: the bot blocks inside the
+    # transport printing its first notice, that row claimed (`sending`), and is killed right there.
+    fcntl.fcntl(first.stdout.fileno(), fcntl.F_SETPIPE_SZ, 4096)
+    capacity = fcntl.fcntl(first.stdout.fileno(), fcntl.F_GETPIPE_SZ)
+    content = "请各群今晚核对值班表，" * 130
+    assert len(content.encode()) > capacity
+    first.stdin.write(f"/as wxid_chen_zr\n/in {COUNTY}\n#通知 {content}\n")
+    first.stdin.flush()
+    engine = make_engine(db)
+    deadline = time.monotonic() + 60
+    in_flight = []
+    while not in_flight and time.monotonic() < deadline:
+        # The blocked write shows in no output; the row does, and stays `sending` while it lasts.
+        with engine.connect() as conn:
+            in_flight = conn.exec_driver_sql(
+                "SELECT room_topic FROM outboxmessage WHERE kind = 'notice' AND status = 'sending'").scalars().all()
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    room, = in_flight
+
+    second = gridbot(*run, "--start-at", RESTART, cache=cache, stdin=subprocess.PIPE)
+    out, err = second.communicate("\n".join([
+        f"/as wxid_chen_zr", f"/in {COUNTY}", "#回执 N1",
+        "/as wxid_duty_officer", f"/in {room}", "收到",
+        "/as wxid_chen_zr", f"/in {COUNTY}", "#回执 N1",
+        "/time +25h",                                       # past the receipt deadline
+    ]) + "\n", timeout=60)
+    assert second.returncode == 0, err
+    sent = messages(out)
+    before, after = [text for to, text in sent if to == COUNTY and text.startswith("通知 N1（")]
+    assert "可能已送达 1（发送时中断或正在发送），已回执 0，未回执 13。" in before
+    assert "已回执 1，未回执 12。" in after and room not in after
+    reminded = [to for to, text in sent if text.startswith("【回执提醒】")]
+    assert len(reminded) == BELOW_COUNTY - 1 and room not in reminded
+    missing, = [text for to, text in sent if to == COUNTY and "未回复" in text]
+    assert room not in missing
+    notices = [to for to, text in sent if text.startswith("【通知 N1】")]
+    assert room not in notices and len(set(notices)) == len(notices) == BELOW_COUNTY - 1   # never twice
+
+
+def messages(console_output: str) -> list[tuple[str, str]]:
+    """(room, text) of each message the console transport printed."""
+    found = []
+    for block in console_output.split("🤖 → ")[1:]:
+        head, *lines = block.split("\n")
+        body = []
+        for line in lines:                  # the text's lines are indented; the console's own are not
+            if not line.startswith("      "):
+                break
+            body.append(line.strip())
+        found.append((head.removeprefix("群「").removesuffix("」"), "\n".join(body)))
+    return found
