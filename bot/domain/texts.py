@@ -44,6 +44,20 @@ EVENT_NAMES = {
 }
 
 
+RELAY_LIMIT = 300      # characters of a ticket's text relayed to another room (the rest: #查询)
+DETAIL_LIMIT = 1500    # characters of a ticket's text in #查询
+EVENT_LIMIT = 100      # characters of one event's note in #查询
+MAX_EVENTS = 30        # events listed in #查询 (the latest ones)
+
+
+def relayed(t: Ticket) -> str:
+    """A ticket's text as relayed to other rooms: private numbers masked, long text cut with a pointer."""
+    text = mask_private(t.text)
+    if len(text) <= RELAY_LIMIT:
+        return text
+    return f"{text[:RELAY_LIMIT]}…（共{len(text)}字，全文请发 #查询 {t.no}）"
+
+
 def when(dt: datetime, tz: ZoneInfo) -> str:
     local = dt.astimezone(tz)
     return f"{local.month}月{local.day}日 {local:%H:%M}"
@@ -131,7 +145,7 @@ def ticket_detail(t: Ticket, node_path: str, assignee_name: str | None, events: 
     lines = [
         f"工单 {t.no}｜{STATUS_NAMES[t.status]}｜{dept(t.department)}｜{URGENCY_NAMES[t.urgency]}",
         f"地点：{_place(t, node_path)}",
-        f"内容：{t.text}",
+        f"内容：{_short(t.text, DETAIL_LIMIT)}",
         f"处理人：{assignee_name or '待指派'}",
         f"受理时限：{when(t.accept_by, tz)}；办结时限：{when(t.resolve_by, tz)}",
     ]
@@ -144,9 +158,12 @@ def ticket_detail(t: Ticket, node_path: str, assignee_name: str | None, events: 
             name = e.path.replace("\\", "/").rsplit("/", 1)[-1].split("-", 1)[-1]
             lines.append(f"· {when(e.at, tz)} {'图片' if e.kind == 'image' else '文件'} {name}")
     lines.append("记录：")
+    if len(events) > MAX_EVENTS:
+        lines.append(f"· （更早的 {len(events) - MAX_EVENTS} 条记录从略）")
+        events = events[-MAX_EVENTS:]
     for e in events:
         who = e.actor_name or "系统"
-        detail = f"：{e.detail}" if e.detail else ""
+        detail = f"：{_short(e.detail, EVENT_LIMIT)}" if e.detail else ""
         lines.append(f"· {when(e.at, tz)} {who} {EVENT_NAMES.get(e.kind, e.kind)}{detail}")
     return "\n".join(lines)
 
@@ -202,7 +219,7 @@ def escalation(t: Ticket, reason: str, overdue: timedelta, assignee_name: str | 
     heads = "".join(mention(n) for n in admin_names)
     return (f"【逐级转报｜{reason}】工单 {t.no}（{dept(t.department)}｜{URGENCY_NAMES[t.urgency]}）"
             f"{'已超期' + duration(overdue) if overdue >= timedelta(minutes=1) else '已到期'}，处理人：{assignee_name or '未指派'}。\n"
-            f"地点：{_place(t, node_path)}\n内容：{mask_private(t.text)}\n{heads}请督办。")
+            f"地点：{_place(t, node_path)}\n内容：{relayed(t)}\n{heads}请督办。")
 
 
 def nudge(t: Ticket, assignee_name: str | None, by_name: str) -> str:
