@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bot.privacy import mask_private
 from bot.transport import Dispatch, ForwardedItem, Incoming, Outgoing, TransportUnavailable
 from bot.transports import wechaty_compat as sdk
 
@@ -140,8 +139,9 @@ class WechatyTransport:
             else:
                 conversation = await self._room_id(out.room_id, out.room_topic)
                 if conversation is None:
-                    log.error("message dropped: the bot is in no WeChat group with id or topic %r: %s",
-                              out.room_topic or out.room_id, out.text[:80])
+                    # Logs never carry message text: its length is enough to find it in the outbox.
+                    log.error("message dropped: the bot is in no WeChat group with id or topic %r "
+                              "(a message of %d characters)", out.room_topic or out.room_id, len(out.text))
                     return
             sent_id = await asyncio.wait_for(client.puppet.message_send_text(
                 conversation_id=conversation, message=out.text, mention_ids=list(out.mentions)), SEND_TIMEOUT)
@@ -160,12 +160,12 @@ class WechatyTransport:
             key = (out.to or out.room_id, out.text)
             self._refusals[key] = self._refusals.get(key, 0) + 1
             if self._refusals[key] < MAX_REFUSALS:
-                log.warning("WeChat refused a message (%s: %s), will retry; to %s", type(err).__name__, err,
+                log.warning("WeChat refused a message (%s), will retry; to %s", type(err).__name__,
                             out.to or out.room_topic or out.room_id)
                 raise TransportUnavailable(str(err)) from err
             del self._refusals[key]
-            log.error("message dropped: WeChat refused it %d times (%s: %s); to %s: %s", MAX_REFUSALS,
-                      type(err).__name__, err, out.to or out.room_topic or out.room_id, mask_private(out.text[:80]))
+            log.error("message dropped: WeChat refused it %d times (%s); to %s (a message of %d characters)",
+                      MAX_REFUSALS, type(err).__name__, out.to or out.room_topic or out.room_id, len(out.text))
         else:
             self._refusals.pop((out.to or out.room_id, out.text), None)
 
