@@ -1,24 +1,31 @@
 """Keyword classifier for chat messages: is it a problem, whose is it, how urgent.
 
-Text in, a Classification out. All knowledge lives in the lexicon files under
-nlp/lexicon/ (and those a county adds); this module only weighs the cues found.
+Text in, a Classification out. Rules people can read (normalisation, acknowledgements,
+forwarding prefixes, quoted replies, negation, the lexicon's cues) turn a message into
+features; learned weights (nlp/weights.tsv, written by `python -m nlp.train`) decide.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
+import math
 import os
 import re
 import threading
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
+from itertools import accumulate
 from pathlib import Path
 
 import jieba
 
 from nlp.lexdata import BUNDLED_DIR, LexiconData, Term, read_lexicon
 from nlp.location import LocationFinder
+from nlp.weights import BUNDLED_WEIGHTS, Features, WeightTable, char_ngrams, read_table, sigmoid, softmax
 
 DEPARTMENTS: tuple[str, ...] = (
     "urban_mgmt",
@@ -37,11 +44,21 @@ DEPARTMENTS: tuple[str, ...] = (
     "housing",
 )
 
-# Decision thresholds, tuned on the dev set; see nlp/README_SECTION.md.
+# The lexicon's own rule, still used where a rule is wanted: the lexicon alone may make a
+# message an emergency (a missed emergency is the worst error), and `route` needs department
+# evidence before it names a department. See the README's "How it decides".
 MIN_DEPT_SCORE = 2.0
 MIN_EVIDENCE = 2.5
 MIN_URGENT_SCORE = 3.0
 EVIDENCE_CAP = 4.0
+# The urgency model's probability above which a problem is urgent. Below one half because a
+# false urgent alert is cheap and a missed one is not.
+URGENT_PROBABILITY = 0.4
+# `route` names the model's best department for a text that is not a problem when that
+# department holds at least this share of the departments' probability.
+ROUTE_MIN_SHARE = 0.5
+MAX_LEARNED_KEYWORDS = 3
+_URGENT_LOGIT = math.log(URGENT_PROBABILITY / (1 - URGENT_PROBABILITY))
 LEXICON_WORD_FREQ = 10000
 MAX_CHARS = 3000  # a wall of text is judged on its beginning; keeps the cost bounded
 MAX_KEYWORDS = 8
@@ -61,8 +78,9 @@ _NEGATORS_2 = frozenset({"没有", "没能", "未能", "无法", "不能", "并�
 
 _BRACKET_TAG = re.compile(r"\[[\u4e00-\u9fff]{1,6}\]")
 _MENTION = re.compile(r"@(?!所有人)[^\s@:：,，]{1,24}(?:[\s:：,，]|$)")
-# A WeChat quoted reply: 「name：quoted text」, a dashed rule, then the reply itself.
-_QUOTED_REPLY = re.compile(r"^「(?P<quote>[^」]*)」\s*(?:-\s*){3,}(?P<reply>.*)$", re.S)
+# A WeChat quoted reply: 「name：quoted text」, a rule, then the reply itself. WeChat draws the
+# rule as dashes (- - -) on phones and as a long dash line (————) on some versions and on PCs.
+_QUOTED_REPLY = re.compile(r"^「(?P<quote>[^」]*)」\s*(?:(?:-\s*){3,}|(?:—\s*){2,})(?P<reply>.*)$", re.S)
 _QUOTE_AUTHOR = re.compile(r"^[^:：]{1,24}[:：]\s*")
 _SPACES = re.compile(r"\s+")
 _REPORT_COMMAND = re.compile(r"^[#/]\s*上报[\s:：,，]*")
@@ -199,9 +217,12 @@ class _Matcher:
         by_bigram = self._by_bigram.get
         by_char = self._by_char.get
         seen_patterns: set[int] = set()
+        # Whether every later part of a pattern occurs somewhere in the text: checked once per
+        # pattern and text, so that a common first part (有人, 水) does not try the regex at
+        # each of its occurrences when the rest of the pattern is not there at all.
+        possible: dict[int, bool] = {}
         for i in range(len(text)):
-            for table_get, key in ((by_bigram, text[i : i + 2]), (by_char, text[i])):
-                bucket = table_get(key)
+            for bucket in (by_bigram(text[i : i + 2]), by_char(text[i])):
                 if not bucket:
                     continue
                 for word, (kind, payload) in bucket:
@@ -214,20 +235,35 @@ class _Matcher:
                         hits.append((i, end, payload, True))
                         continue
                     for pattern in payload:
-                        if id(pattern) in seen_patterns:
+                        key = id(pattern)
+                        if key in seen_patterns:
+                            continue
+                        ok = possible.get(key)
+                        if ok is None:
+                            ok = possible[key] = all(any(alt in text for alt in part) for part in pattern.parts[1:])
+                        if not ok:
                             continue
                         head = pattern.head.match(text, i)
                         end = None if head is None else pattern.end_of_match(text, i, head, dead_ends)
                         if end is not None:
-                            seen_patterns.add(id(pattern))
+                            seen_patterns.add(key)
                             hits.append((i, end, pattern.weights, False))
         return hits
+
+
+class _Reading(NamedTuple):
+    """What the rules make of a judged text: its tokens, the lexicon's cues and the features."""
+
+    scores: dict[str, float]
+    found: dict[str, list[tuple[int, str]]]
+    tokens: tuple[str, ...]
+    features: Features
 
 
 class Classifier:
     """Ready-to-use classifier; build it with nlp.load()."""
 
-    def __init__(self, data: LexiconData, tokenizer: jieba.Tokenizer) -> None:
+    def __init__(self, data: LexiconData, tokenizer: jieba.Tokenizer, weights: WeightTable) -> None:
         self._tokenizer = tokenizer
         self._normalize = sorted(data.normalize, key=lambda pair: -len(pair[0]))
         self._ack = re.compile("|".join(f"(?:{r})" for r in data.regexes["ack"]) or r"(?!)")
@@ -240,29 +276,54 @@ class Classifier:
             for term in terms:
                 self._matcher.add(term, section)
         self._locations = LocationFinder(data.places, data.place_suffixes)
+        self._weights = weights
 
     @property
     def tokenizer(self) -> jieba.Tokenizer:
         return self._tokenizer
 
+    @property
+    def weights(self) -> WeightTable:
+        return self._weights
+
+    def with_weights(self, weights: WeightTable) -> Classifier:
+        """The same rules and lexicon with other learned weights (cross-validation, a county's own)."""
+        other = copy.copy(self)
+        other._weights = weights
+        return other
+
     def classify(self, text: str) -> Classification:
         try:
-            return self._classify(text)
+            judged = self._judged_text(self.normalize(text))
+            return NOT_AN_ISSUE if judged is None else self._judge(judged)
         except Exception:  # the bot calls this for every message; it must never take it down
             log.exception("classifier failed on a message of %d chars", len(text) if isinstance(text, str) else -1)
             return NOT_AN_ISSUE
+
+    def features(self, text: str) -> Features | None:
+        """What the models see of a message, or None when a rule alone decides it is not a
+        problem (empty, an acknowledgement). The trainer uses this, so training and the bot
+        read messages the same way."""
+        judged = self._judged_text(self.normalize(text))
+        return None if judged is None else self._read(judged).features
 
     def route(self, text: str) -> str | None:
         """The department a text is most about, whether or not it reads as a problem.
 
         For an explicit report (``#上报 <内容>``), which opens a ticket regardless of
-        `classify`: notice, question or "solved" cues do not matter here, only department
-        evidence, and the same threshold as `classify` (so when `classify` finds a problem,
-        both name the same department). A leading ``#上报`` is ignored. None when nothing
-        points to a department ("3栋那边有点情况"). Never raises.
+        `classify`. When `classify` finds a problem, `route` names its department. Otherwise
+        notice, question or "solved" wording does not matter: the model's best department
+        is named when the lexicon has department evidence for the text or the model gives
+        that department most of the departments' probability. A leading ``#上报`` is ignored.
+        None when nothing points to a department ("3栋那边有点情况"). Never raises.
         """
         try:
             body = _REPORT_COMMAND.sub("", self.normalize(text), count=1)
+            judged = self._judged_text(body)
+            if judged is not None:
+                result = self._judge(judged)
+                if result.is_issue:
+                    return result.department
             quoted = _split_quote(body)
             if quoted is not None:  # the reply speaks first, as in classify()
                 quote, reply = quoted
@@ -276,14 +337,17 @@ class Classifier:
             return None
 
     def _route_body(self, text: str) -> str | None:
-        """The best department of a normalised text, after any forwarding prefix."""
-        forwarded = self._forward.match(text)
-        if forwarded:
-            text = text[forwarded.end():].lstrip(" :：,，")
+        """The best department of a normalised text that is not a problem, after any forwarding prefix."""
+        text = self._strip_forward(text)
         if not text:
             return None
-        scores, _ = self._score(text)
-        return _best_department(scores)[1]
+        reading = self._read(text)
+        probabilities = softmax(self._weights.logits(reading.features)[: len(self._weights.classes)])
+        share, department = _best_of_departments(self._weights.classes, probabilities)
+        lexicon_score, _ = _best_department(reading.scores)
+        if lexicon_score >= MIN_DEPT_SCORE or share >= ROUTE_MIN_SHARE:
+            return department
+        return None
 
     def normalize(self, text: str) -> str:
         """The text the cues are matched against (also useful when writing lexicon entries)."""
@@ -296,70 +360,106 @@ class Classifier:
         stripped = _MENTION.sub(" ", text + " ")
         # "@小王路灯坏了" (no space after the name): dropping the mention would drop the report
         text = stripped if stripped.strip() or "@" not in text else text.replace("@", " ")
-        text = "".join(_clean_char(ch) for ch in text)
+        text = text.translate(_CLEAN_CHARS)
         text = _SPACES.sub(" ", text).strip().lower()
         for variant, canonical in self._normalize:
             if variant in text:
                 text = text.replace(variant, canonical)
         return text[:MAX_CHARS]
 
-    def _classify(self, raw: str) -> Classification:
-        text = self.normalize(raw)
+    def _strip_forward(self, text: str) -> str:
+        forwarded = self._forward.match(text)
+        return text[forwarded.end():].lstrip(" :：,，") if forwarded else text
+
+    def _judged_text(self, text: str) -> str | None:
+        """The part of a normalised message the models judge, or None when a rule says it is
+        no problem: empty, or an acknowledgement (收到, 好的, 👍)."""
         quoted = _split_quote(text)
-        if quoted is None:
-            return self._judge(text)
-        # A quoted reply is judged on the reply. The quoted message only lends its subject
-        # to a reply that adds a sign of trouble but names nothing ("我们这边也是，整条街都黑的");
-        # a reply saying it is handled or received ("收到，已经报给城管了") stays what it is.
-        quote, reply = quoted
-        result = self._judge(reply)
-        if result.is_issue or not quote or not reply or self._ack.fullmatch(reply):
-            return result
-        reply_scores, _ = self._score(reply)
-        if reply_scores.get("not_issue", 0.0) > 0 or reply_scores.get("issue", 0.0) <= 0:
-            return result
-        return self._judge(f"{quote}。{reply}")
+        if quoted is not None:
+            # A quoted reply is judged on the reply. The quoted message only lends its subject
+            # to a reply that adds a sign of trouble but names nothing ("我们这边也是，整条街都黑的");
+            # a reply saying it is handled or received ("收到，已经报给城管了") stays what it is.
+            quote, reply = quoted
+            text = reply
+            if quote and reply and not self._ack.fullmatch(reply):
+                scores, _ = self._score(reply, self._token_bounds(reply))
+                if (
+                    scores.get("not_issue", 0.0) <= 0
+                    and scores.get("issue", 0.0) > 0
+                    and _best_department(scores)[1] is None
+                ):
+                    text = f"{quote}。{reply}"
+        if not text or self._ack.fullmatch(text):
+            return None
+        text = self._strip_forward(text)
+        return text or None
+
+    def _read(self, text: str) -> _Reading:
+        tokens = tuple(self._tokenizer.cut(text, HMM=False))
+        scores, found = self._score(text, _bounds_of(tokens))
+        features = Features(frozenset(tokens), char_ngrams(text), tuple(scores.items()))
+        return _Reading(scores, found, tokens, features)
 
     def _judge(self, text: str) -> Classification:
-        if not text or self._ack.fullmatch(text):
-            return NOT_AN_ISSUE
-        forwarded = self._forward.match(text)
-        if forwarded:
-            text = text[forwarded.end():].lstrip(" :：,，")
-            if not text:
+        """The learned models decide; the lexicon's own rule may add an emergency."""
+        reading = self._read(text)
+        weights = self._weights
+        logits = weights.logits(reading.features)
+        classes = len(weights.classes)
+        # The most probable class is the one with the highest logit: no softmax needed here.
+        best = max(range(classes), key=logits.__getitem__)  # ties: the first, "none" before any department
+        lexicon_urgent = self._lexicon_urgent(reading.scores)
+        if best == 0:
+            if not lexicon_urgent:
                 return NOT_AN_ISSUE
-
-        scores, found = self._score(text)
-        if not scores:
-            return NOT_AN_ISSUE
-        best_score, department = _best_department(scores)
-        urgent = scores.get("urgent", 0.0) - scores.get("calm", 0.0)
-        # Capped so that a strong "already solved" or notice cue outweighs many problem words.
-        evidence = (
-            min(best_score, EVIDENCE_CAP)
-            + scores.get("issue", 0.0)
-            + min(max(urgent, 0.0), EVIDENCE_CAP)
-            - scores.get("not_issue", 0.0)
-        )
-        if department is None or evidence < MIN_EVIDENCE:
-            return NOT_AN_ISSUE
-
-        is_urgent = urgent >= MIN_URGENT_SCORE
-        keywords = _keywords(found.get(department, []) + (found.get("urgent", []) if is_urgent else []))
+            # The model sees no problem but the lexicon sees danger: never miss an emergency.
+            best = max(range(1, classes), key=logits.__getitem__)
+        department = weights.classes[best]
+        is_urgent = lexicon_urgent or logits[-1] >= _URGENT_LOGIT
+        found = reading.found.get(department, []) + (reading.found.get("urgent", []) if is_urgent else [])
+        if not found:  # no lexicon cue: the words that weighed most for the department
+            found = self._learned_keywords(reading, weights.classes.index(department))
         return Classification(
             is_issue=True,
             department=department,
             urgency="urgent" if is_urgent else "normal",
-            keywords=keywords,
+            keywords=_keywords(found),
             location=self._locations.find(text),
         )
 
-    def _cues(self, text: str) -> list[tuple[int, int, _Weights]]:
+    @staticmethod
+    def _lexicon_urgent(scores: dict[str, float]) -> bool:
+        """The lexicon's hand rule for an emergency: urgency cues net of calming ones reach
+        MIN_URGENT_SCORE and the whole evidence (department, problem, urgency, minus
+        notice/solved cues) reaches MIN_EVIDENCE."""
+        urgent = scores.get("urgent", 0.0) - scores.get("calm", 0.0)
+        if urgent < MIN_URGENT_SCORE:
+            return False
+        best_score, _ = _best_department(scores)
+        evidence = (
+            min(best_score, EVIDENCE_CAP)
+            + scores.get("issue", 0.0)
+            + min(urgent, EVIDENCE_CAP)
+            - scores.get("not_issue", 0.0)
+        )
+        return evidence >= MIN_EVIDENCE
+
+    def _learned_keywords(self, reading: _Reading, output: int) -> list[tuple[int, str]]:
+        weighted: list[tuple[float, int, str]] = []
+        pos = 0
+        for token in reading.tokens:
+            weight = self._weights.word_weight(token, output)
+            if weight > 0 and token.strip():
+                weighted.append((weight, pos, token))
+            pos += len(token)
+        top = sorted(weighted, key=lambda item: (-item[0], item[1]))[:MAX_LEARNED_KEYWORDS]
+        return [(pos, token) for _, pos, token in top]
+
+    def _cues(self, text: str, bounds: list[int]) -> list[tuple[int, int, _Weights]]:
         """The cues that count, in text order: each term once, literals on jieba word boundaries."""
         hits = self._matcher.scan(text)
         if not hits:
             return []
-        spans = self._token_spans(text)
         cues = []
         counted: set[int] = set()
         # The furthest end of a counted literal, per section: hits come sorted by start, so
@@ -367,7 +467,7 @@ class Classifier:
         reach: dict[str, int] = {}
         for start, end, weights, is_literal in sorted(hits, key=lambda h: (h[0], -h[1])):
             if is_literal:
-                if not _respects_words(spans, start, end):
+                if not _respects_words(bounds, start, end):
                     continue
                 # Inside a longer literal of the same section, the longer one speaks for it:
                 # 快没电 hides 没电, 打不着火 (dept_fire 0) hides 着火; 在打老婆 (urgent) does not
@@ -384,10 +484,13 @@ class Classifier:
             cues.append((start, end, weights))
         return cues
 
-    def _score(self, text: str) -> tuple[dict[str, float], dict[str, list[tuple[int, str]]]]:
+    def _score(
+        self, text: str, bounds: list[int]
+    ) -> tuple[dict[str, float], dict[str, list[tuple[int, str]]]]:
+        """Each lexicon section's summed cue weight, and the cues found per section."""
         scores: dict[str, float] = {}
         found: dict[str, list[tuple[int, str]]] = {}
-        for start, end, weights in self._cues(text):
+        for start, end, weights in self._cues(text, bounds):
             negated = _negated(text, start)
             for section, weight in weights.contributions:
                 if negated and section in _NEGATABLE and weight > 0:
@@ -400,31 +503,23 @@ class Classifier:
         return scores, found
 
     def explain(self, raw: str) -> dict[str, object]:
-        """The cues that counted and the section scores: for people tuning a lexicon."""
-        text = self.normalize(raw)
-        forwarded = self._forward.match(text)
-        if forwarded:
-            text = text[forwarded.end():].lstrip(" :：,，")
-        scores, _ = self._score(text)
+        """What the rules found and what the models made of it: for people tuning a lexicon."""
+        text = self._judged_text(self.normalize(raw)) or ""
+        reading = self._read(text)
+        logits = self._weights.logits(reading.features)
+        probabilities = softmax(logits[: len(self._weights.classes)])
         return {
             "text": text,
-            "tokens": self._tokenizer.lcut(text, HMM=False),
-            "cues": [(text[s:e], w.term, w.contributions) for s, e, w in self._cues(text)],
-            "scores": scores,
+            "tokens": list(reading.tokens),
+            "cues": [(text[s:e], w.term, w.contributions) for s, e, w in self._cues(text, self._token_bounds(text))],
+            "scores": reading.scores,
+            "probabilities": {c: round(p, 4) for c, p in zip(self._weights.classes, probabilities) if p >= 0.01},
+            "urgent_probability": round(sigmoid(logits[-1]), 4),
+            "lexicon_urgent": self._lexicon_urgent(reading.scores),
         }
 
-    def _token_spans(self, text: str) -> tuple[list[int], list[int]]:
-        """For each character: where its jieba token starts and ends."""
-        start_of = [0] * len(text)
-        end_of = [0] * len(text)
-        pos = 0
-        for token in self._tokenizer.cut(text, HMM=False):
-            end = pos + len(token)
-            for i in range(pos, end):
-                start_of[i] = pos
-                end_of[i] = end
-            pos = end
-        return start_of, end_of
+    def _token_bounds(self, text: str) -> list[int]:
+        return _bounds_of(tuple(self._tokenizer.cut(text, HMM=False)))
 
 
 def _split_quote(text: str) -> tuple[str, str] | None:
@@ -434,6 +529,18 @@ def _split_quote(text: str) -> tuple[str, str] | None:
         return None
     quote = _QUOTE_AUTHOR.sub("", m.group("quote").strip(), count=1)
     return quote, m.group("reply").strip()
+
+
+def _bounds_of(tokens: tuple[str, ...]) -> list[int]:
+    """Where jieba's tokens start, and the end of the text: 0, len(t1), len(t1)+len(t2), …"""
+    return list(accumulate(map(len, tokens), initial=0))
+
+
+def _best_of_departments(classes: tuple[str, ...], probabilities: list[float]) -> tuple[float, str]:
+    """The most probable department (not "none") and its share of the departments' probability."""
+    best = max(range(1, len(classes)), key=lambda i: (probabilities[i], -i))
+    rest = sum(probabilities[1:])
+    return (probabilities[best] / rest if rest > 0 else 0.0), classes[best]
 
 
 def _best_department(scores: dict[str, float]) -> tuple[float, str | None]:
@@ -450,24 +557,38 @@ def _negated(text: str, start: int) -> bool:
     return text[start - 1] in _NEGATORS_1 or text[max(0, start - 2) : start] in _NEGATORS_2
 
 
-def _respects_words(spans: tuple[list[int], list[int]], start: int, end: int) -> bool:
+def _respects_words(bounds: list[int], start: int, end: int) -> bool:
     """A literal found in the text counts unless jieba says it straddles two words
-    (着火 in 打不着|火); a single character must be a word of its own (偷 but not 偷偷)."""
-    start_of, end_of = spans
+    (着火 in 打不着|火); a single character must be a word of its own (偷 but not 偷偷).
+    `bounds` are the token boundaries (0, end of token 1, …, len(text))."""
+    first = bisect_right(bounds, start) - 1  # the token holding the literal's first character
+    first_start, first_end = bounds[first], bounds[first + 1]
     if end - start == 1:
-        return start_of[start] == start and end_of[start] == end
-    crosses_left = start_of[start] < start and end_of[start] < end
-    crosses_right = end_of[end - 1] > end and start_of[end - 1] > start
+        return first_start == start and first_end == end
+    last = bisect_right(bounds, end - 1) - 1  # … and its last
+    last_start, last_end = bounds[last], bounds[last + 1]
+    crosses_left = first_start < start and first_end < end
+    crosses_right = last_end > end and last_start > start
     return not (crosses_left or crosses_right)
 
 
-def _clean_char(ch: str) -> str:
-    if ch.isspace():
-        return " "
-    category = unicodedata.category(ch)
-    if category[0] == "C" or category in ("So", "Sk", "Mn", "Me"):
-        return ""  # control characters, emoji, variation selectors
-    return ch
+class _CleanChars(dict[int, str]):
+    """str.translate table that works out each character once: spaces become " ", control
+    characters, emoji and variation selectors go. Looked up in C, unlike a call per character."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        if ch.isspace():
+            out = " "
+        else:
+            category = unicodedata.category(ch)
+            out = "" if category[0] == "C" or category in ("So", "Sk", "Mn", "Me") else ch
+        if len(self) < 65536:  # bounded: a flood of distinct characters must not grow it forever
+            self[code] = out
+        return out
+
+
+_CLEAN_CHARS = _CleanChars()
 
 
 def _inside_number(text: str, start: int, end: int) -> bool:
@@ -539,14 +660,18 @@ def _domain_tokenizer(base: jieba.Tokenizer, data: LexiconData, words: Iterable[
 def load(
     cache_dir: str | os.PathLike | None = None,
     extra_lexicon: Iterable[str | os.PathLike] = (),
+    weights: str | os.PathLike | WeightTable | None = None,
 ) -> Classifier:
     """Initialise jieba once (cache file in `cache_dir`), read the bundled lexicon plus the
-    county's `extra_lexicon` files/directories, and return a ready classifier."""
+    county's `extra_lexicon` files/directories and the learned `weights` (a table or a TSV
+    path; default the bundled nlp/weights.tsv), and return a ready classifier."""
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     data = read_lexicon([BUNDLED_DIR, *extra_lexicon], DEPARTMENTS)
     classifier_words = _all_literals(data)
     tokenizer = _domain_tokenizer(_base_tokenizer(cache.resolve()), data, classifier_words)
-    return Classifier(data, tokenizer)
+    if not isinstance(weights, WeightTable):
+        weights = read_table(BUNDLED_WEIGHTS if weights is None else weights, DEPARTMENTS)
+    return Classifier(data, tokenizer, weights)
 
 
 def _all_literals(data: LexiconData) -> list[str]:

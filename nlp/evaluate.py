@@ -1,9 +1,12 @@
-"""Scores the classifier on a labelled JSON-lines file.
+"""Scores the classifier on labelled JSON lines.
 
-    python -m nlp.evaluate FILE [--cache-dir DIR] [--lexicon PATH ...] [--json]
+    python -m nlp.evaluate [FILE_OR_DIR ...] [--cv K] [--cache-dir DIR] [--lexicon PATH ...] [--json]
 
 Each line: {"id", "text", "is_issue", "department", "also", "urgency"}; `also` lists other
 acceptable departments; an `urgency` of null on a problem means "either is acceptable".
+Without FILE, the bundled corpus (nlp/corpus/). With --cv K, K-fold cross-validation: the
+weights are learned on K-1 parts and every message is scored by a model that never saw it;
+without it, the bundled weights are scored (which were trained on the corpus itself).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -155,8 +159,61 @@ def score(records: Sequence[dict[str, Any]], predictions: Sequence[Prediction]) 
     return report
 
 
+def per_department(records: Sequence[dict[str, Any]], predictions: Sequence[Prediction]) -> list[str]:
+    """One line per department: recall (labelled there, detected and routed there) and
+    precision (routed there, and acceptable there)."""
+    labelled: Counter[str] = Counter()
+    found: Counter[str] = Counter()
+    routed: Counter[str] = Counter()
+    routed_right: Counter[str] = Counter()
+    for record, pred in zip(records, predictions):
+        accepted = {record.get("department"), *(record.get("also") or [])} - {None} if record.get("is_issue") else set()
+        if record.get("is_issue") and record.get("department"):
+            labelled[record["department"]] += 1
+            if pred.is_issue and pred.department in accepted:
+                found[record["department"]] += 1
+        if pred.is_issue and pred.department:
+            routed[pred.department] += 1
+            routed_right[pred.department] += pred.department in accepted
+    lines = [f"{'department':14} {'labelled':>8} {'recall':>7} {'routed':>7} {'precision':>9}"]
+    for code in sorted(labelled.keys() | routed.keys()):
+        lines.append(
+            f"{code:14} {labelled[code]:8d} {_ratio(found[code], labelled[code]):7.3f}"
+            f" {routed[code]:7d} {_ratio(routed_right[code], routed[code]):9.3f}"
+        )
+    return lines
+
+
+def cross_validated(classifier: Any, records: Sequence[dict[str, Any]], folds: int) -> list[Prediction]:
+    """Predictions for every record by weights learned without its fold (stratified by the
+    department label, shuffled with a fixed seed: the same folds every run)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from nlp.classifier import DEPARTMENTS
+    from nlp.train import department_label, fit
+    from nlp.weights import WeightTable
+
+    features = [classifier.features(str(r.get("text", ""))) for r in records]  # weights play no part
+    labels = [department_label(r) for r in records]
+    predictions: list[Prediction | None] = [None] * len(records)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    for train_index, test_index in splitter.split(labels, labels):
+        rows = fit([features[i] for i in train_index], [records[i] for i in train_index], DEPARTMENTS)
+        fold = classifier.with_weights(WeightTable(DEPARTMENTS, rows))
+        for i in test_index:
+            predictions[i] = fold.classify(str(records[i].get("text", "")))
+    return predictions  # type: ignore[return-value]
+
+
 def _describe(pred: Prediction) -> str:
     return f"{pred.department}/{pred.urgency}" if pred.is_issue else "not a problem"
+
+
+def read_records(paths: Sequence[str]) -> list[dict[str, Any]]:
+    """Records from JSONL files and directories of them; the bundled corpus when none is given."""
+    from nlp.train import CORPUS_DIR, read_corpus
+
+    return read_corpus(paths or [CORPUS_DIR])
 
 
 def read_jsonl(path: str) -> list[dict[str, Any]]:
@@ -171,7 +228,8 @@ def read_jsonl(path: str) -> list[dict[str, Any]]:
     return records
 
 
-def format_report(report: Report) -> str:
+def format_report(report: Report, details: Sequence[str] = ()) -> str:
+    """The figures, then `details` (such as `per_department` lines), then every miss."""
     f = report.figures()
     lines = [
         f"messages {f['messages']}  (problems {f['problems']}, non-problems {f['non_problems']})",
@@ -182,6 +240,9 @@ def format_report(report: Report) -> str:
         f"urgent      recall {f['urgent_recall']:.3f} ({report.urgent_found}/{report.urgent_labelled})"
         f"  precision {f['urgent_precision']:.3f} ({report.urgent_predicted_right}/{report.urgent_predicted})",
     ]
+    if details:
+        lines.append("")
+        lines.extend(details)
     if report.misses:
         lines.append("")
         lines.append(f"misses ({len(report.misses)}):")
@@ -192,7 +253,8 @@ def format_report(report: Report) -> str:
 
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nlp.evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("file", help="labelled JSON lines")
+    parser.add_argument("files", nargs="*", help="labelled JSON lines, files or directories (default: nlp/corpus/)")
+    parser.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation: learn the weights on the other folds")
     parser.add_argument("--cache-dir", help="jieba cache directory (default: ~/.cache/gridbot)")
     parser.add_argument("--lexicon", action="append", default=[], help="extra lexicon file or directory")
     parser.add_argument("--json", action="store_true", help="print the figures and misses as JSON")
@@ -201,14 +263,19 @@ def main(argv: Iterable[str] | None = None) -> int:
     import nlp
 
     classifier = nlp.load(args.cache_dir, extra_lexicon=args.lexicon)
-    records = read_jsonl(args.file)
-    predictions = [classifier.classify(str(r.get("text", ""))) for r in records]
+    records = read_records(args.files)
+    if args.cv:
+        predictions = cross_validated(classifier, records, args.cv)
+    else:
+        predictions = [classifier.classify(str(r.get("text", ""))) for r in records]
     report = score(records, predictions)
     if args.json:
         out = {"figures": report.figures(), "misses": [asdict(m) for m in report.misses]}
         print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
-        print(format_report(report))
+        how = f"{args.cv}-fold cross-validation" if args.cv else "the bundled weights"
+        print(f"scored with {how}")
+        print(format_report(report, per_department(records, predictions)))
     return 0
 
 

@@ -3,7 +3,7 @@
 Every lexicon file is UTF-8 text made of sections. A line ``[name]`` starts a
 section; lines before the first header belong to the section named after the
 file (``dept_water.txt`` -> ``dept_water``). ``#`` starts a comment. The section
-names and line formats are documented in nlp/README_SECTION.md.
+names and line formats are documented in the README ("Extending the lexicon for a county").
 """
 
 from __future__ import annotations

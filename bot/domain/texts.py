@@ -72,9 +72,23 @@ def mention(name: str) -> str:
     return f"@{name}\u2005"
 
 
+# What a resident in danger should dial at once, by the ticket's department: the police for
+# crime and traffic, the fire brigade for fire. The emergency department holds both medical
+# emergencies (someone fallen, unconscious, poisoned) and rescues (trapped, gas, collapse,
+# flood), so it names both numbers with what each is for; the rest get the ambulance, as the
+# danger there is mostly to someone's body (a shock, a fall, food poisoning).
+EMERGENCY_CALLS = {
+    "police": "请立即拨打110！",
+    "traffic": "请立即拨打110，有人受伤同时拨打120！",
+    "fire": "请立即拨打119！",
+    "emergency": "有人受伤、昏迷或中毒请立即拨打120，有人被困或需要抢险请立即拨打119！",
+}
+EMERGENCY_CALL_OTHER = "有人受伤或身体不适请立即拨打120！"
+
+
 def acknowledged(t: Ticket, assignee_name: str | None, tz: ZoneInfo) -> str:
     who = f"由{assignee_name}负责" if assignee_name else "待指派处理人"
-    head = "【紧急】" if t.urgency == "urgent" else ""
+    head = ("【紧急】" + EMERGENCY_CALLS.get(t.department or "", EMERGENCY_CALL_OTHER)) if t.urgency == "urgent" else ""
     return (f"{head}已登记工单 {t.no}（{dept(t.department)}），{who}，"
             f"{when(t.accept_by, tz)}前受理，{when(t.resolve_by, tz)}前办结。"
             f"查进度请发：#查询 {t.no}")

@@ -131,7 +131,9 @@ class TicketService:
 
     def _announce_new(self, t: Ticket, node: Node, grid: Node | None, assignee_name: str | None) -> None:
         tz = self.org.settings.tz
-        self._reply_to_source(t, texts.acknowledged(t, assignee_name, tz))
+        # Urgent like the alerts after it, so the outbox (most urgent first, then in order)
+        # sends the resident what to dial before it tells anyone else.
+        self._reply_to_source(t, texts.acknowledged(t, assignee_name, tz), urgent=t.urgency == "urgent")
         relayed = texts.relayed(t)
         if grid is not None:
             if (grid.room_id or grid.room_topic) != t.source_room_id:
@@ -164,13 +166,13 @@ class TicketService:
                                                                 self.org.settings.tz),
                                 urgent=t.urgency == "urgent")
 
-    def _reply_to_source(self, t: Ticket, text: str, mention_reporter: bool = False) -> None:
+    def _reply_to_source(self, t: Ticket, text: str, mention_reporter: bool = False, urgent: bool = False) -> None:
         if t.source_room_id is None:
-            self.outbox.post(Outgoing(text=text, to=t.reporter_id))
+            self.outbox.post(Outgoing(text=text, to=t.reporter_id, urgent=urgent))
         else:
             mentions = (t.reporter_id,) if mention_reporter else ()
             self.outbox.post(Outgoing(text=text, room_id=t.source_room_id, room_topic=t.source_room_topic,
-                                      mentions=mentions))
+                                      mentions=mentions, urgent=urgent))
 
     # ---- lookups --------------------------------------------------------------------------
     def get(self, no: str) -> Ticket:

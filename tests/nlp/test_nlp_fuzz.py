@@ -79,7 +79,7 @@ def test_any_text_is_judged_without_error_well_within_a_second(classifier, error
 
     explained, seconds = timed(classifier.explain, text)
     assert seconds < SECOND, f"explain took {seconds:.2f} s on {len(text)} chars"
-    assert set(explained) == {"text", "tokens", "cues", "scores"}
+    assert set(explained) == {"text", "tokens", "cues", "scores", "probabilities", "urgent_probability", "lexicon_urgent"}
     assert not errors.records, errors.records[0].getMessage()
 
 

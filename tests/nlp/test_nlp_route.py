@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.nlp.cases import NON_PROBLEMS, PROBLEMS
+from nlp.train import read_corpus
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,7 @@ def test_route_without_department_evidence_is_none(classifier, text):
 
 
 def test_route_agrees_with_classify_on_problems(classifier):
-    for text in [row[0] for row in PROBLEMS] + NON_PROBLEMS:
+    for text in [record["text"] for record in read_corpus()]:
         result = classifier.classify(text)
         if result.is_issue:
             assert classifier.route(text) == result.department, text
