@@ -49,8 +49,9 @@ class Outgoing:
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 MAX_ID = 200              # ids, names and topics longer than this are cut (WeChat's own are far shorter)
-MAX_ITEMS = 200           # a forwarded chat record is read up to this many items
-MAX_ITEM_TEXT = 2000      # and each item up to this many characters
+MAX_ITEMS = 200           # a forwarded chat record is read up to this many items,
+MAX_ITEM_TEXT = 2000      # each item up to this many characters,
+MAX_RECORD_TEXT = 20_000  # and up to this many characters in all (classifying more would hold the queue)
 
 
 def clean_text(text: str, limit: int | None = None) -> str:
@@ -62,6 +63,17 @@ def clean_text(text: str, limit: int | None = None) -> str:
 
 def _clean_id(value: str | None) -> str | None:
     return None if value is None else clean_text(value, MAX_ID).replace("\n", " ")
+
+
+def _clean_items(items: tuple[ForwardedItem, ...]) -> tuple[ForwardedItem, ...]:
+    kept, budget = [], MAX_RECORD_TEXT
+    for item in items[:MAX_ITEMS]:
+        if budget <= 0:
+            break
+        text = clean_text(item.text, min(MAX_ITEM_TEXT, budget))
+        budget -= len(text)
+        kept.append(ForwardedItem(_clean_id(item.name), text))
+    return tuple(kept)
 
 
 def _clean_msg_id(value: str) -> str:
@@ -79,7 +91,7 @@ def clean_incoming(msg: Incoming) -> Incoming:
         msg, msg_id=_clean_msg_id(msg.msg_id), sender_id=_clean_id(msg.sender_id), sender_name=_clean_id(msg.sender_name),
         room_id=_clean_id(msg.room_id), room_topic=_clean_id(msg.room_topic), text=clean_text(msg.text),
         mentions=tuple(_clean_id(m) for m in msg.mentions[:MAX_ITEMS]),
-        items=tuple(ForwardedItem(_clean_id(i.name), clean_text(i.text, MAX_ITEM_TEXT)) for i in msg.items[:MAX_ITEMS]),
+        items=_clean_items(msg.items),
         attachment=msg.attachment and clean_text(msg.attachment))
 
 
