@@ -140,13 +140,16 @@ async def test_export_survives_control_characters_and_formulas_in_old_rows(harne
 
 def test_org_show_into_a_closed_pipe_ends_quietly(tmp_path, new_db):
     db = new_db()
-    assert main(["org", "import", str(ORG_SMALL), "--db", db]) == 0
-    show = subprocess.Popen([sys.executable, "-m", "bot", "org", "show", "--db", db], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    show.stdout.readline()                                             # `| head -1`: read a line, go away
-    show.stdout.close()
-    _, err = show.communicate(timeout=60)
-    assert b"Traceback" not in err and b"BrokenPipe" not in err
+    # More output than a pipe holds, so the writer is still writing when `head` goes away.
+    org = ["county: 遂川县", "nodes:", "  - {name: 遂川县, level: county, children: [{name: 泉江镇, level: town, children: ["]
+    org += [f"      {{name: 第{i}号很长名字的社区党组织, level: community}}," for i in range(3000)] + ["  ]}]}"]
+    (tmp_path / "big.yaml").write_text("\n".join(org) + "\n", encoding="utf-8")
+    assert main(["org", "import", str(tmp_path / "big.yaml"), "--db", db]) == 0
+    # Exactly what a user types: `head -1` reads one line and goes away, closing the pipe.
+    piped = subprocess.run(["sh", "-c", f'"{sys.executable}" -m bot org show --db "{db}" | head -1'], cwd=ROOT,
+                           capture_output=True, timeout=60)
+    assert piped.stdout.decode().startswith("遂川县")
+    assert b"Traceback" not in piped.stderr and b"BrokenPipe" not in piped.stderr
 
 
 def test_doctor_without_arguments_creates_no_database(tmp_path, monkeypatch, capsys):
