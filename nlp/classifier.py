@@ -54,6 +54,9 @@ EVIDENCE_CAP = 4.0
 # The urgency model's probability above which a problem is urgent. Below one half because a
 # false urgent alert is cheap and a missed one is not.
 URGENT_PROBABILITY = 0.4
+# A message the department model calls "none" with a problem probability (1 - P(none)) of
+# at least this is unsure: no ticket, but on the 待确认 list (README, "Unsure is not silent").
+UNSURE_PROBABILITY = 0.3
 # `route` names the model's best department for a text that is not a problem when that
 # department holds at least this share of the departments' probability.
 ROUTE_MIN_SHARE = 0.5
@@ -95,9 +98,13 @@ class Classification:
     urgency: str
     keywords: tuple[str, ...]
     location: str | None
+    # Not a problem, but only just: the models gave a problem at least UNSURE_PROBABILITY.
+    # The bot opens no ticket for it and puts it on the grid worker's 待确认 list.
+    unsure: bool = False
 
 
 NOT_AN_ISSUE = Classification(False, None, "normal", (), None)
+_UNSURE = Classification(False, None, "normal", (), None, unsure=True)
 
 
 @dataclass(slots=True)
@@ -411,7 +418,7 @@ class Classifier:
         lexicon_urgent = self._lexicon_urgent(reading.scores)
         if best == 0:
             if not lexicon_urgent:
-                return NOT_AN_ISSUE
+                return _UNSURE if 1.0 - softmax(logits[:classes])[0] >= UNSURE_PROBABILITY else NOT_AN_ISSUE
             # The model sees no problem but the lexicon sees danger: never miss an emergency.
             best = max(range(1, classes), key=logits.__getitem__)
         department = weights.classes[best]

@@ -113,19 +113,25 @@ def sigmoid(x: float) -> float:
 
 
 def read_table(path: str | Path, departments: Sequence[str]) -> WeightTable:
-    """Read a TSV weight table (kind, feature, output, weight per line; # starts a comment)."""
+    """Read a TSV weight table file (see `parse_table`)."""
     path = Path(path)
+    return parse_table(path.read_text(encoding="utf-8"), departments, source=str(path))
+
+
+def parse_table(text: str, departments: Sequence[str], source: str = "weights") -> WeightTable:
+    """A weight table from its TSV text: kind, feature, output, weight per line; # starts a
+    comment. `source` names it in errors (a file, or a database's own weights)."""
     kinds = frozenset(KINDS)
     outputs = frozenset({NONE, URGENT, *departments})
     rows: list[tuple[str, str, str, float]] = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+    for lineno, line in enumerate(text.split("\n"), start=1):
         if not line or line[0] == "#":
             continue
         try:
             kind, feature, output, weight = line.split("\t")
             rows.append((kind, feature, output, float(weight)))
         except ValueError:
-            raise WeightsError(f"{path}:{lineno}: expected kind, feature, output and a number, tab-separated") from None
+            raise WeightsError(f"{source}:{lineno}: expected kind, feature, output and a number, tab-separated") from None
         if kind not in kinds or output not in outputs:
-            raise WeightsError(f"{path}:{lineno}: unknown feature kind {kind!r} or output {output!r}")
-    return WeightTable(departments, rows, source=str(path))
+            raise WeightsError(f"{source}:{lineno}: unknown feature kind {kind!r} or output {output!r}")
+    return WeightTable(departments, rows, source=source)
