@@ -1,5 +1,6 @@
 """The one way out: messages are written to the outbox table inside the transaction that caused
-them, then delivered in order of priority. A crash loses no queued message and doubles none."""
+them, then delivered in order of priority. A crash loses no queued message and doubles none.
+Every text is masked here (phone and ID numbers, bot/privacy.py) on its way in."""
 from __future__ import annotations
 
 import logging
@@ -12,6 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, or_, select, update
 
 from bot.clock import Clock
+from bot.errors import report_crash
+from bot.privacy import mask_private
 from bot.storage.db import hold_sole_use, session as new_session
 from bot.storage.models import DepartmentRoom, Node, OutboxMessage, SendPace
 from bot.transport import Outgoing, Transport, TransportUnavailable
@@ -22,6 +25,12 @@ URGENT, NORMAL, BULK = 0, 1, 2
 QUIET_START = time(22, 0)
 QUIET_END = time(7, 0)
 LATE_AFTER = timedelta(hours=1)
+
+# Sent as written, by kind: an admin's #通知 is staff's own text for broadcast, and the office number or
+# hotline in it (咨询电话 0796-6312345) is what residents are meant to call. Every other kind is masked:
+# replies, alerts, dispatches, escalations, digests and reminders can quote what a resident wrote (a
+# ticket's text, a #办结 note, a 不满意 comment), and a #提醒 shares the kind of the ticket reminders.
+UNMASKED_KINDS = frozenset({"notice"})
 
 
 def quiet_until(at: datetime, tz: ZoneInfo) -> datetime | None:
@@ -45,10 +54,11 @@ class Outbox:
              priority: int | None = None, late_after: datetime | None = None,
              account: str | None = None) -> OutboxMessage:
         now = self.clock.now()
+        text = out.text if kind in UNMASKED_KINDS else mask_private(out.text)
         row = OutboxMessage(
             created_at=now, not_before=not_before or now,
             priority=priority if priority is not None else (URGENT if out.urgent else NORMAL),
-            kind=kind, account=account, room_id=out.room_id, room_topic=out.room_topic, to=out.to, text=out.text,
+            kind=kind, account=account, room_id=out.room_id, room_topic=out.room_topic, to=out.to, text=text,
             mentions=" ".join(out.mentions), file_path=out.file_path, late_after=late_after)
         self.s.add(row)
         return row
@@ -192,8 +202,8 @@ class Delivery:
             s.commit()
             self.blocked = True
             return False
-        except Exception:
-            log.exception("send failed, message %s returned to the queue", row.id)
+        except Exception as exc:
+            report_crash(log, "send (the message returns to the queue)", exc, outbox_id=row.id)
             row.status = "pending"
             s.add(row)
             s.commit()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from bot.errors import report_crash
 from bot.transport import Dispatch, ForwardedItem, Incoming, Outgoing, TransportUnavailable
 from bot.transports import wechaty_compat as sdk
 
@@ -151,21 +152,22 @@ class WechatyTransport:
         except TransportUnavailable:
             raise
         except Exception as err:
+            # Only the error's type is logged or passed on: the service's error text can quote the message.
             if sdk.connection_lost(err) or client is not self._client or not self._online:
-                self._connection_lost(client, f"send failed: {type(err).__name__}: {err}")
-                raise TransportUnavailable(str(err)) from err
+                self._connection_lost(client, f"send failed: {_error_name(err)}")
+                raise TransportUnavailable(_error_name(err)) from err
             # The service refused this message. It may be passing (the account being logged out, a
             # hiccup), so it waits for the next delivery; refused again and again it is dropped, since it
             # would otherwise block every message queued behind it (e.g. a contact who is not a friend).
             key = (out.to or out.room_id, out.text)
             self._refusals[key] = self._refusals.get(key, 0) + 1
             if self._refusals[key] < MAX_REFUSALS:
-                log.warning("WeChat refused a message (%s), will retry; to %s", type(err).__name__,
-                            out.to or out.room_topic or out.room_id)
-                raise TransportUnavailable(str(err)) from err
+                log.warning("WeChat refused a message (%s), will retry; to %s (a message of %d characters)",
+                            _error_name(err), out.to or out.room_topic or out.room_id, len(out.text))
+                raise TransportUnavailable(_error_name(err)) from err
             del self._refusals[key]
             log.error("message dropped: WeChat refused it %d times (%s); to %s (a message of %d characters)",
-                      MAX_REFUSALS, type(err).__name__, out.to or out.room_topic or out.room_id, len(out.text))
+                      MAX_REFUSALS, _error_name(err), out.to or out.room_topic or out.room_id, len(out.text))
         else:
             self._refusals.pop((out.to or out.room_id, out.text), None)
 
@@ -317,8 +319,8 @@ class WechatyTransport:
         try:
             rooms = await self._refresh_rooms(client)
         except Exception as err:
-            log.exception("could not list the WeChat groups after login")
-            self._connection_lost(client, f"room list failed: {err}")
+            report_crash(log, "listing the WeChat groups after login", err)
+            self._connection_lost(client, f"room list failed: {_error_name(err)}")
             self._login_seen.set()
             return
         self._online = True
@@ -328,8 +330,8 @@ class WechatyTransport:
         if self.on_login is not None:
             try:
                 await self.on_login(rooms)
-            except Exception:
-                log.exception("login hook failed (room binding / delivery of queued messages)")
+            except Exception as exc:
+                report_crash(log, "login hook (room binding / delivery of queued messages)", exc)
 
     def _logged_out(self, client: _Client, contact) -> None:
         if client is self._client:
@@ -362,15 +364,15 @@ class WechatyTransport:
                 continue
             try:
                 incoming = await self._incoming(client, message_id)
-            except Exception as err:
-                log.error("could not read WeChat message %s (%s: %s)", message_id, type(err).__name__, err)
+            except Exception as exc:
+                report_crash(log, "reading a WeChat message", exc, message_id=message_id)
                 continue
             if incoming is None:
                 continue
             try:
                 await dispatch(incoming)
-            except Exception:
-                log.exception("dispatch failed for WeChat message %s", incoming.msg_id)
+            except Exception as exc:
+                report_crash(log, "dispatch", exc, message_id=incoming.msg_id)
 
     # ---- messages in ----------------------------------------------------------------------
     async def _incoming(self, client: _Client, message_id: str) -> Incoming | None:
@@ -443,6 +445,12 @@ class WechatyTransport:
                 return None
             await self._refresh_rooms(self._client)     # the bot may have joined the group since login
         return None
+
+
+def _error_name(err: BaseException) -> str:
+    """An error as logs may name it: its type, and a gRPC status; never its text."""
+    status = getattr(err, "status", None)
+    return f"{type(err).__name__} {getattr(status, 'name', status)}" if status is not None else type(err).__name__
 
 
 _UNSAFE = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
