@@ -7,8 +7,6 @@ adds up the weights of the features a message has, so classifying stays as fast 
 from __future__ import annotations
 
 import math
-from itertools import repeat
-from operator import mul
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 from pathlib import Path
@@ -52,7 +50,8 @@ class Features(NamedTuple):
 
 
 def char_ngrams(text: str) -> frozenset[str]:
-    return frozenset(text[i : i + n] for n in NGRAM_SIZES for i in range(len(text) - n + 1))
+    # From a list: a list comprehension is faster than a generator expression; same order.
+    return frozenset([text[i : i + n] for n in NGRAM_SIZES for i in range(len(text) - n + 1)])
 
 
 class WeightTable:
@@ -86,13 +85,16 @@ class WeightTable:
 
     def logits(self, features: Features) -> list[float]:
         """Bias plus the weights of every feature present: one list, indexed like `outputs`."""
-        rows = [self._bias]
-        rows += filter(None, map(self._words.get, features.words))
-        rows += filter(None, map(self._chars.get, features.chars))
+        rows = [
+            self._bias,
+            *filter(None, map(self._words.get, features.words)),
+            *filter(None, map(self._chars.get, features.chars)),
+        ]
+        cues = self._cues
         for name, value in features.cues:
-            row = self._cues.get(name)
+            row = cues.get(name)
             if row is not None and value:
-                rows.append(tuple(map(mul, row, repeat(value))))
+                rows.append([weight * value for weight in row])
         return list(map(sum, zip(*rows)))
 
     def word_weight(self, word: str, output: int) -> float:
