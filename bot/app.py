@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
 from bot.dispatch import Context, Dispatcher
+from bot.domain.learning import CountyClassifier
 from bot.domain.notices import NoticeService
 from bot.domain.org import NotImported, OrgDirectory
 from bot.domain.texts import NO_ORG
@@ -36,7 +37,8 @@ class Bot:
         self.engine = engine
         self.clock = clock
         self.dispatcher = dispatcher
-        self.classifier = classifier
+        # The bundled weights, or this database's own once `gridbot train --db` saved them.
+        self.classifiers = CountyClassifier(classifier)
         self.transport = transport
         self.export_dir = export_dir
         self.due_work = due_work          # scheduler.DueWork, when timing is wired in
@@ -47,6 +49,10 @@ class Bot:
         # never holds up handling the next message and pacing is never shared by two senders.
         self._wake = asyncio.Event()
         self._worker: asyncio.Task | None = None
+
+    @property
+    def classifier(self):
+        return self.classifiers.current
 
     @property
     def tz(self) -> ZoneInfo:
@@ -75,6 +81,8 @@ class Bot:
                 return
             org = OrgDirectory(s)
             outbox = Outbox(s, self.clock)
+            if not self.classifiers.checked:
+                self.classifiers.refresh(s)
             ctx = Context(msg=msg, session=s, actor=self._actor(org, msg), room=org.room(msg.room_id, msg.room_topic),
                           org=org, tickets=TicketService(s, self.clock, org, outbox),
                           notices=NoticeService(s, self.clock, org, outbox), clock=self.clock,
@@ -93,7 +101,10 @@ class Bot:
         await self.deliver()
 
     async def tick(self, until: datetime | None = None) -> None:
-        """Do everything due up to `until` (default: now), in time order, then deliver."""
+        """Do everything due up to `until` (default: now), in time order, then deliver. New weights
+        saved by `gridbot train` are picked up here."""
+        with session(self.engine) as s:
+            self.classifiers.refresh(s)
         if self.due_work is not None:
             live = self.delivery.sleep is not None
             await self.due_work.run_until(until or self.clock.now(), self.delivery, self.deliver if live else None)

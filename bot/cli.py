@@ -93,7 +93,17 @@ def _parser() -> argparse.ArgumentParser:
     doctor.set_defaults(run=_doctor)
 
     classify = sub.add_parser("classify", help='JSON lines {"id","text"} on stdin → classifications on stdout')
+    classify.add_argument("--db", default=None,
+                          help="use this database's own weights (gridbot train) when it has them; without it, "
+                               "the default database's if that file exists, else the bundled weights")
+    classify.add_argument("--config")
     classify.set_defaults(run=_classify)
+
+    train = sub.add_parser("train", help="learn the classifier's weights from the bundled labelled messages plus "
+                                         "the corrections recorded in the database, and save them there (SPEC §6.5)")
+    train.add_argument("--db", default=None)
+    train.add_argument("--config")
+    train.set_defaults(run=_train)
 
     replay = sub.add_parser("replay", help="run a scenario on a virtual clock (SPEC §6.3)")
     replay.add_argument("scenario")
@@ -231,10 +241,11 @@ def _doctor(args) -> int:
 
 
 def _classify(args) -> int:
-    from bot.runtime import load_classifier
+    from bot.runtime import county_classifier
     from bot.transport import clean_text
 
-    classifier = load_classifier(Config())
+    config = Config.load(args.config).override(db=args.db)
+    classifier = county_classifier(config, explicit_db=args.db is not None)
     stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="replace") \
         if hasattr(sys.stdin, "buffer") else sys.stdin
     for lineno, line in enumerate(stdin, 1):
@@ -262,6 +273,25 @@ def _classify(args) -> int:
         print(line_out)
     sys.stdout.flush()
     return 0
+
+
+def _train(args) -> int:
+    from bot.clock import SystemClock
+    from bot.domain.learning import train
+    from bot.runtime import load_classifier
+    from bot.storage.db import make_engine
+
+    config = Config.load(args.config).override(db=args.db)
+    trained = train(make_engine(config.db), load_classifier(config), SystemClock())
+    print(f"已用 {trained.messages} 条标注消息训练分类器（其中本地纠正 {trained.corrections} 条），"
+          f"权重已存入数据库 {_shown_url(config.db)}；机器人和 gridbot classify --db 之后就用它。")
+    return 0
+
+
+def _shown_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _replay(args) -> int:

@@ -1,7 +1,7 @@
 """Routing a message to a handler: command parsing, routers, the per-message context.
 
-Dispatch order: a message that starts with a command prefix (after any leading @mentions) goes
-to exactly one command handler; every other message goes to the natural-text handlers in the
+Dispatch order: a message that starts with a command prefix (after any leading @mentions, or as
+the reply of a WeChat quoted reply) goes to exactly one command handler; every other message goes to the natural-text handlers in the
 order their routers were included, and the first one that returns True ends the dispatch.
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ from bot.errors import UserError
 from bot.outbox import Delivery, Outbox
 from bot.transport import Incoming, Outgoing
 from nlp import Classifier
+from nlp.classifier import split_quote
 
 MAX_TEXT = 2000
 COMMAND_PREFIXES = "#＃/"
@@ -45,6 +46,7 @@ class Context:
     dispatcher: Dispatcher
     delivery: Delivery
     export_dir: str
+    quoted: str | None = None        # a command sent as a quoted reply: the quoted message's text
 
     def reply(self, text: str, mentions: tuple[str, ...] = ()) -> None:
         if self.msg.room_id is None:
@@ -153,6 +155,10 @@ class Dispatcher:
 
     async def handle(self, ctx: Context) -> None:
         parsed = parse_command(ctx.msg.text, set(self.commands)) if ctx.msg.kind == "text" else None
+        if parsed is None and ctx.msg.kind == "text" and (quoted := split_quote(ctx.msg.text)) is not None:
+            # A WeChat quoted reply whose reply is a command («「张三：…」- - - #上报»).
+            parsed = parse_command(quoted[1], set(self.commands))
+            ctx.quoted = quoted[0] if parsed is not None and quoted[0] else None
         if parsed is None:
             for handler in self.text_handlers:
                 if await handler(ctx):

@@ -41,7 +41,7 @@ def export_tickets(s: Session, path: Path, tz: ZoneInfo, now: datetime, node: No
     sheet.append([_bold(sheet, h) for h in HEADERS])
     count = 0
     for t, node_path in s.exec(query.execution_options(yield_per=1000)):
-        overdue = t.status != "cancelled" and (t.resolved_at or now) > t.resolve_by
+        overdue = t.status not in ("cancelled", "declined") and (t.resolved_at or now) > t.resolve_by
         sheet.append([_text(sheet, v) for v in (
             t.no, texts.STATUS_NAMES[t.status], texts.URGENCY_NAMES[t.urgency], texts.dept(t.department),
             node_path, t.location or "", t.text, t.reporter_name or t.reporter_id,

@@ -33,6 +33,23 @@ def load_classifier(config: Config):
     return nlp.load(cache_dir=config.cache_dir, extra_lexicon=config.lexicon)
 
 
+def county_classifier(config: Config, explicit_db: bool = True):
+    """The classifier with the database's own weights (`gridbot train`) when it has them. The
+    default SQLite database is only read when its file already exists (nothing is created)."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    from bot.domain.learning import CountyClassifier
+
+    classifier = load_classifier(config)
+    url = make_url(config.db)
+    if not explicit_db and url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        return classifier
+    with session(make_engine(config.db)) as s:
+        return CountyClassifier(classifier).refresh(s)
+
+
 def import_org(engine: Engine, path: str, clock: Clock | None = None) -> dict[str, int]:
     """Validate the whole file first (raises OrgFileError), then sync it in one transaction."""
     spec = load_org_file(path)

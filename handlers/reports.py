@@ -1,27 +1,65 @@
-"""Problems reported in plain chat (and forwarded chat records), and #上报 for an explicit report."""
+"""Problems reported in plain chat (and forwarded chat records), #上报 for an explicit report, and
+the 待确认 list: #确认 / #忽略 for messages the classifier was unsure of."""
 import logging
+import re
+import unicodedata
 
 from bot.dispatch import MAX_TEXT, Context, Router
+from bot.domain import learning, texts
 from bot.domain.tickets import Report
+from bot.domain.unsure import UnsureService
 from bot.errors import UserError
 
 router = Router("reports")
 log = logging.getLogger("gridbot.reports")
 
-USAGE_REPORT = "#上报 <问题描述>"
+USAGE_REPORT = "#上报 <问题描述>（或引用一条消息回复 #上报）"
+USAGE_CONFIRM = "#确认 Q3"
+USAGE_DISMISS = "#忽略 Q3"
+_UNSURE_NO = re.compile(r"^[Qq]?(\d{1,9})$")
 
 
 @router.command("上报", usage=USAGE_REPORT, summary="直接登记一个问题")
 async def report(ctx: Context, args: str) -> None:
-    if not args:
+    # Quoting a message and replying #上报 reports the quoted message; words after #上报 add to it.
+    problem = ctx.quoted or args
+    if not problem:
         raise UserError(f"请写上问题内容。用法：{USAGE_REPORT}")
-    found = ctx.classifier.classify(args)
+    text = f"{ctx.quoted}（{args}）" if ctx.quoted and args else problem
+    found = ctx.classifier.classify(problem)
     # An explicit report is a ticket even when the classifier doubts it; routed by the strongest
-    # department evidence, or else waiting for the grid worker to route it with #转派.
-    department = found.department or ctx.classifier.route(args)
-    ctx.tickets.open(Report(text=args, department=department, urgency=found.urgency, keywords=found.keywords,
+    # department evidence, or else waiting for the grid worker to route it with #转派. A problem the
+    # classifier missed is a correction it learns from (once someone takes the ticket on).
+    department = found.department or ctx.classifier.route(problem)
+    ctx.tickets.open(Report(text=text, department=department, urgency=found.urgency, keywords=found.keywords,
                             location=found.location),
-                     ctx.actor, ctx.room, ctx.msg.room_id, ctx.msg.room_topic)
+                     ctx.actor, ctx.room, ctx.msg.room_id, ctx.msg.room_topic,
+                     teaches=None if found.is_issue else learning.MISSED)
+
+
+@router.command("确认", usage=USAGE_CONFIRM, summary="把待确认消息登记为工单", roles=UnsureService.DECIDERS)
+async def confirm(ctx: Context, args: str) -> str:
+    no = _unsure_no(args, USAGE_CONFIRM)
+    unsure = UnsureService(ctx.session, ctx.clock, ctx.org, ctx.tickets)
+    ticket = unsure.confirm(no, ctx.actor, ctx.classifier)
+    return texts.unsure_confirmed(unsure.get(no), ticket)
+
+
+@router.command("忽略", usage=USAGE_DISMISS, summary="待确认消息不是问题", roles=UnsureService.DECIDERS)
+async def dismiss(ctx: Context, args: str) -> str:
+    row = UnsureService(ctx.session, ctx.clock, ctx.org, ctx.tickets).dismiss(_unsure_no(args, USAGE_DISMISS),
+                                                                             ctx.actor)
+    return texts.unsure_dismissed(row)
+
+
+def _unsure_no(args: str, usage: str) -> str:
+    token = args.split(maxsplit=1)[0] if args.strip() else ""
+    if not token:
+        raise UserError(f"缺少参数。用法：{usage}")
+    match = _UNSURE_NO.match(unicodedata.normalize("NFKC", token))
+    if match is None:
+        raise UserError(f"待确认编号格式不对：{token}。用法：{usage}")
+    return f"Q{int(match.group(1))}"
 
 
 @router.text
@@ -40,6 +78,9 @@ async def chatter(ctx: Context) -> bool:
         return False
     found = ctx.classifier.classify(msg.text)
     if not found.is_issue:
+        node = ctx.room.node or ctx.org.home_node(ctx.actor.contact_id)
+        if found.unsure and node is not None:
+            UnsureService(ctx.session, ctx.clock, ctx.org, ctx.tickets).add(msg, ctx.actor, node)
         return False
     ctx.tickets.open(Report(text=msg.text.strip(), department=found.department, urgency=found.urgency,
                             keywords=found.keywords, location=found.location),
@@ -61,7 +102,7 @@ def _forwarded(ctx: Context) -> bool:
         text = "\n".join(f"{item.name or '群友'}：{item.text.strip()}" for item, _ in found_items)
         urgent = any(f.urgency == "urgent" for _, f in found_items)
         first = found_items[0][1]
-        ctx.tickets.open(Report(text=f"【转发聊天记录】{text}", department=department,
+        ctx.tickets.open(Report(text=f"{texts.FORWARDED_RECORD}{text}", department=department,
                                 urgency="urgent" if urgent else "normal",
                                 keywords=tuple(k for _, f in found_items for k in f.keywords),
                                 location=first.location),

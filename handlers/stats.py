@@ -5,6 +5,8 @@ from bot.dispatch import Context, Router
 from bot.domain import stats
 from bot.domain.digests import subtree_lists
 from bot.domain.org import ADMIN_ROLES
+from bot.domain.texts import unsure_lines
+from bot.domain.unsure import UnsureService
 from bot.errors import UserError
 from bot.export import export_tickets
 from bot.transport import Outgoing
@@ -46,7 +48,9 @@ async def lists(ctx: Context, args: str) -> str:
     node = stats.scope(ctx.org, ctx.actor.contact_id, ctx.room.node, stats.ADMINS_AND_WORKERS, "查看清单")
     tz = ctx.org.settings.tz
     now = ctx.clock.now()
-    return subtree_lists(ctx.session, node, now, stats.period_start("本周", now, tz), tz)
+    unsure = UnsureService(ctx.session, ctx.clock, ctx.org, ctx.tickets).pending_in_subtree(node)
+    return "\n".join([subtree_lists(ctx.session, node, now, stats.period_start("本周", now, tz), tz),
+                      *unsure_lines(unsure, tz)])
 
 
 @router.command("导出", usage="#导出", summary="把本级及以下的工单导出为 Excel", roles=ADMINS)

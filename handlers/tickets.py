@@ -1,4 +1,4 @@
-"""Ticket commands: #查询 #受理 #转派 #办结 #评价 #撤销. Parse, call the ticket service, format."""
+"""Ticket commands: #查询 #受理 #转派 #不受理 #办结 #评价 #撤销. Parse, call the ticket service, format."""
 from bot.departments import find_department
 from bot.dispatch import Context, Router, parse_ticket_no, split_ticket
 from bot.domain import texts
@@ -12,6 +12,7 @@ HANDLERS = {"grid_worker", "police", "liaison", "admin"}
 USAGE_QUERY = "#查询 [T12]"
 USAGE_ACCEPT = "#受理 T12"
 USAGE_TRANSFER = "#转派 T12 <部门>"
+USAGE_DECLINE = "#不受理 T12 <理由>（理由写“不是问题”时记为识别错误）"
 USAGE_RESOLVE = "#办结 T12 <处理说明>"
 USAGE_RATE = "#评价 T12 满意/基本满意/不满意 [意见]"
 USAGE_CANCEL = "#撤销 T12"
@@ -48,6 +49,15 @@ async def transfer(ctx: Context, args: str) -> str:
         raise UserError(f"不认识的部门：{dept_text.strip()}。可填部门名称，如 城管、供水、供电、公安。")
     ticket, old = ctx.tickets.transfer(no, code, ctx.actor)
     return texts.transferred(ticket, old, ctx.actor.name)
+
+
+@router.command("不受理", usage=USAGE_DECLINE, summary="不予受理并告知上报人理由", roles=HANDLERS)
+async def decline(ctx: Context, args: str) -> str:
+    token, reason = split_ticket(args)
+    if not token or not reason:
+        raise _missing(USAGE_DECLINE)
+    ticket, taught = ctx.tickets.decline(parse_ticket_no(token, USAGE_DECLINE), reason.strip(), ctx.actor)
+    return None if ctx.msg.room_id == ticket.source_room_id else texts.declined_done(ticket, taught)
 
 
 @router.command("办结", usage=USAGE_RESOLVE, summary="办结工单并请上报人评价", roles=HANDLERS)

@@ -601,6 +601,9 @@ def _split_quote(text: str) -> tuple[str, str] | None:
     return quote, m.group("reply").strip()
 
 
+split_quote = _split_quote  # public: the dispatcher reads a quoted command (「…」- - - #上报) the same way
+
+
 def _bounds_of(tokens: Iterable[str]) -> list[int]:
     """Where jieba's tokens start, and the end of the text: 0, len(t1), len(t1)+len(t2), …"""
     return list(accumulate(map(len, tokens), initial=0))

@@ -72,7 +72,8 @@ def fit(
     departments: Sequence[str],
 ) -> list[tuple[str, str, str, float]]:
     """The weight table rows (kind, feature, output, weight) learned from `records`, whose
-    features the classifier has already read. Records a rule decides (None) are skipped."""
+    features the classifier has already read. Records a rule decides (None) are skipped. A
+    record's optional "weight" (default 1) counts it that many times (a county's corrections)."""
     import numpy as np
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
@@ -97,14 +98,16 @@ def fit(
     classes = [NONE, *departments]
     x = matrix([doc for doc, _ in pairs])
     y = np.array([classes.index(department_label(r)) for _, r in pairs])
+    sample_weight = np.array([float(r.get("weight", 1.0)) for _, r in pairs])
     graded = [(i, label) for i, (_, r) in enumerate(pairs) if (label := urgency_label(r)) is not None]
     department_model = LogisticRegression(C=C_DEPARTMENT, max_iter=MAX_ITER, solver="lbfgs")
     urgency_model = LogisticRegression(C=C_URGENCY, max_iter=MAX_ITER, solver="lbfgs")
     # One BLAS thread: the sums are done in the same order on any machine (same data, same
     # weights), and at this size threads only fight each other (4x slower on two busy cores).
     with threadpool_limits(limits=1):
-        department_model.fit(x, y)
-        urgency_model.fit(x[[i for i, _ in graded]], np.array([label for _, label in graded]))
+        department_model.fit(x, y, sample_weight=sample_weight)
+        urgency_model.fit(x[[i for i, _ in graded]], np.array([label for _, label in graded]),
+                          sample_weight=sample_weight[[i for i, _ in graded]])
 
     fitted = [classes[k] for k in department_model.classes_]  # a class absent from the data has no row
     out: list[tuple[str, str, str, float]] = []
@@ -126,6 +129,15 @@ def fit(
         if output not in fitted:
             out.append((BIAS, "", output, -30.0))
     return out
+
+
+def train_table(classifier: Any, records: Sequence[dict[str, Any]]) -> str:
+    """The TSV weight table learned from `records`, read by `classifier`'s rules and lexicon
+    (its own weights play no part in reading)."""
+    from nlp.classifier import DEPARTMENTS
+
+    rows = fit([classifier.features(str(r.get("text", ""))) for r in records], records, DEPARTMENTS)
+    return format_table(rows, len(records))
 
 
 def _round(value: float) -> float:
@@ -159,9 +171,10 @@ def main(argv: Iterable[str] | None = None) -> int:
     # table is enough to read the corpus with, and training works before any table exists.
     classifier = nlp.load(args.cache_dir, extra_lexicon=args.lexicon, weights=WeightTable(DEPARTMENTS, []))
     records = read_corpus(args.corpus or [CORPUS_DIR])
-    rows = fit([classifier.features(str(r.get("text", ""))) for r in records], records, DEPARTMENTS)
-    Path(args.out).write_text(format_table(rows, len(records)), encoding="utf-8")
-    print(f"{len(records)} messages -> {len(rows)} weights in {args.out}")
+    table = train_table(classifier, records)
+    Path(args.out).write_text(table, encoding="utf-8")
+    weights = sum(1 for line in table.splitlines() if line and not line.startswith("#"))
+    print(f"{len(records)} messages -> {weights} weights in {args.out}")
     return 0
 
 

@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain import texts
 from bot.domain.org import OrgDirectory
+from bot.domain.unsure import pending_by_grid
 from bot.outbox import NORMAL, Outbox, quiet_until
 from bot.storage.models import Node, Ticket
 
@@ -61,18 +62,22 @@ class Digests:
         return {"not_before": held or fired, "late_after": fired, "priority": NORMAL, "kind": "digest"}
 
     def daily(self, fired: datetime, now: datetime) -> int:
-        """Each grid room with open tickets gets its list."""
+        """Each grid room with open tickets or messages waiting on its 待确认 list gets its list."""
         tz = self.org.settings.tz
         by_grid: dict[int, list[Ticket]] = {}
         for t in self.s.exec(select(Ticket).where(col(Ticket.status).in_(OPEN), Ticket.grid_id.is_not(None))
                              .order_by(Ticket.id)).all():
             by_grid.setdefault(t.grid_id, []).append(t)
+        unsure = pending_by_grid(self.s, self.org, now)
         posted = 0
-        for grid_id, tickets in by_grid.items():
+        for grid_id in sorted(by_grid.keys() | unsure.keys()):
+            tickets = by_grid.get(grid_id, [])
             grid = self.org.node(grid_id)
             local = fired.astimezone(tz)
-            text = "\n".join([f"【每日工单提醒 {local.month}月{local.day}日】{grid.name} 未办结 {len(tickets)} 件："]
-                             + _capped([_line(t, now, tz) for t in tickets]))
+            text = "\n".join([f"【每日工单提醒 {local.month}月{local.day}日】{grid.name} 未办结 {len(tickets)} 件"
+                              + ("：" if tickets else "。")]
+                             + _capped([_line(t, now, tz) for t in tickets])
+                             + texts.unsure_lines(unsure.get(grid_id, []), tz))
             if grid.active and self.outbox.to_room(grid, text, **self._timing(fired, now)):
                 posted += 1
         return posted

@@ -14,6 +14,7 @@ STATUS_NAMES = {
     "resolved": "已办结",
     "closed": "已归档",
     "cancelled": "已撤销",
+    "declined": "不予受理",
 }
 URGENCY_NAMES = {"urgent": "紧急", "normal": "一般"}
 RATINGS = ("满意", "基本满意", "不满意")
@@ -41,6 +42,7 @@ EVENT_NAMES = {
     "reopened": "重新办理",
     "closed": "归档",
     "cancelled": "撤销",
+    "declined": "不予受理",
 }
 
 
@@ -150,6 +152,15 @@ def reopened(t: Ticket, assignee_name: str | None, note: str, tz: ZoneInfo) -> s
             f"请于{when(t.resolve_by, tz)}前办结：#办结 {t.no} 处理说明")
 
 
+def declined(t: Ticket, by_name: str, reason: str) -> str:
+    return f"{mention(t.reporter_name)}您反映的问题（工单 {t.no}）经{by_name}核实不予受理。理由：{reason}"
+
+
+def declined_done(t: Ticket, taught: bool) -> str:
+    lesson = "已记为识别错误，机器人会从中学习。" if taught else ""
+    return f"工单 {t.no} 已标记为不予受理，已告知上报人。{lesson}"
+
+
 def cancelled(t: Ticket, by_name: str) -> str:
     return f"工单 {t.no} 已由{by_name}撤销。"
 
@@ -196,6 +207,33 @@ def _short(text: str, limit: int = 20) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+UNSURE_NOT_FOUND = "未找到待确认消息 {no}"
+UNSURE_NOT_ALLOWED = "只有该消息所在网格的网格员或上级管理员可以处理待确认消息 {no}。"
+
+
+def unsure_decided(row) -> str:
+    return f"待确认消息 {row.no} 已处理过（{'已登记工单' if row.status == 'opened' else '已忽略'}）。"
+
+
+def unsure_confirmed(row, t: Ticket) -> str:
+    return f"已把待确认消息 {row.no} 登记为工单 {t.no}（{dept(t.department)}），机器人会从中学习。"
+
+
+def unsure_dismissed(row) -> str:
+    return f"已忽略待确认消息 {row.no}，机器人会记住这类消息不是问题。"
+
+
+def unsure_lines(rows, tz: ZoneInfo) -> list[str]:
+    """The 待确认 list: messages the bot was unsure of, each with what to send to open a ticket."""
+    if not rows:
+        return []
+    lines = [f"【待确认】机器人拿不准是否要登记的消息 {len(rows)} 条（登记发 #确认 Q号，不是问题发 #忽略 Q号）："]
+    lines += [f"· {r.no}｜{when(r.created_at, tz)}｜{r.sender_name or '群友'}：{_short(mask_private(r.text), 40)}"
+              for r in rows]
+    return lines
+
+
+FORWARDED_RECORD = "【转发聊天记录】"   # heads a ticket opened from a forwarded chat record
 NOT_FOUND = "未找到工单 {no}"
 NOT_ALLOWED_HANDLE = "只有该工单的处理人、所在网格的网格员、{dept}联络员或上级管理员可以{action}工单 {no}。"
 NOT_ALLOWED_RATE = "只有上报人可以评价工单 {no}。"

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, or_, select
 
 from bot.clock import Clock
-from bot.domain import texts
+from bot.domain import learning, texts
 from bot.domain.deadlines import due_after, ticket_deadlines
 from bot.domain.evidence import evidence_of
 from bot.domain.org import ADMIN_ROLES, HANDLER_ROLES, OrgDirectory, Room
@@ -63,8 +63,10 @@ class TicketService:
 
     # ---- opening --------------------------------------------------------------------------
     def open(self, report: Report, reporter: Actor, room: Room, source_room_id: str | None,
-             source_room_topic: str | None) -> Ticket:
-        """Open a ticket, or join the reporter to an open ticket for the same problem (SPEC §3)."""
+             source_room_topic: str | None, *, teaches: str | None = None) -> Ticket:
+        """Open a ticket, or join the reporter to an open ticket for the same problem (SPEC §3).
+        `teaches`: a new ticket is also a correction of the classifier of this kind (a problem it
+        ignored, reported with #上报 or confirmed from the 待确认 list)."""
         settings = self.org.settings
         now = self.clock.now()
         node = room.node or self.org.home_node(reporter.contact_id) or self.org.root()
@@ -88,6 +90,8 @@ class TicketService:
         self.s.add(ticket)
         self.s.flush()
         self._event(ticket, reporter, "opened", report.text)
+        if teaches is not None:
+            self._teach(ticket, teaches, reporter)
         self.timers.start(ticket)
         self._announce_new(ticket, node, grid, assignee[1] if assignee else None)
         return ticket
@@ -230,6 +234,7 @@ class TicketService:
         if assignee is not None:
             t.assignee_id = assignee[0]
         self._event(t, actor, "transferred", f"{texts.dept(old)} → {texts.dept(department)}")
+        self._teach(t, learning.TRANSFER, actor, department)
         self._dispatch_to_department(t, node, texts.relayed(t), self._name(t.assignee_id))
         return t, old
 
@@ -276,6 +281,28 @@ class TicketService:
             t.closed_at = now
             self._event(t, None, "closed")
         return t
+
+    def decline(self, no: str, reason: str, actor: Actor) -> tuple[Ticket, bool]:
+        """#不受理: the reporter is told why; `不是问题` in the reason also teaches the classifier.
+        Returns the ticket and whether it was recorded as a classifier mistake."""
+        t = self.get(no)
+        self._require_handler(t, actor, "不受理")
+        self._require_status(t, ("open", "accepted"), "不受理")
+        t.status = "declined"
+        t.closed_at = self.clock.now()
+        self._event(t, actor, "declined", reason)
+        self.timers.plan(t)
+        self._reply_to_source(t, texts.declined(t, actor.name, reason), mention_reporter=True)
+        taught = learning.NOT_A_PROBLEM in reason
+        if taught:
+            self._teach(t, learning.NOT_ISSUE, actor)
+        return t, taught
+
+    def _teach(self, t: Ticket, kind: str, actor: Actor, department: str | None = None) -> None:
+        """Record a correction of the classifier by this ticket (a forwarded chat record is many
+        messages in one text and teaches nothing)."""
+        if not t.text.startswith(texts.FORWARDED_RECORD):
+            learning.record(self.s, self.clock, kind, t.text, actor.contact_id, ticket=t, department=department)
 
     def cancel(self, no: str, actor: Actor) -> Ticket:
         t = self.get(no)

@@ -233,3 +233,48 @@ class SendPace(SQLModel, table=True):
 
     account: str = Field(primary_key=True)
     last_sent_at: datetime
+
+
+class Correction(SQLModel, table=True):
+    """Someone who handles tickets correcting the classifier (SPEC §6.5): a labelled example that
+    `gridbot train` learns from. What it teaches is read at training time (bot/domain/learning.py)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    kind: str                       # transfer | not_issue | missed | confirmed | dismissed
+    text: str                       # the message as the classifier saw it
+    department: str | None = None   # transfer: the right department
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    actor_id: str
+
+
+class CountyWeights(SQLModel, table=True):
+    """This database's own classifier weights (`gridbot train --db`), used instead of the bundled
+    nlp/weights.tsv. One row; `trained_at` tells running bots to reload."""
+
+    id: int = Field(default=1, primary_key=True)
+    trained_at: datetime
+    messages: int                   # labelled messages trained on, corrections included
+    corrections: int                # of which the county's own
+    weights: str                    # the TSV table, in the format of nlp/weights.tsv
+
+
+class UnsureMessage(SQLModel, table=True):
+    """A message the classifier was unsure of (待确认, Q1, Q2, …): no ticket, but on the list of the
+    grid's worker, who opens a ticket with #确认 Q1 or drops it with #忽略 Q1."""
+
+    __table_args__ = (Index("ix_unsuremessage_status_created", "status", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    no: str = Field(unique=True)
+    node_id: int = Field(foreign_key="node.id", index=True)
+    sender_id: str
+    sender_name: str = ""
+    text: str
+    source_room_id: str | None = None
+    source_room_topic: str | None = None
+    created_at: datetime
+    status: str = "pending"          # pending | opened | dismissed
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    decided_by: str | None = None
+    decided_at: datetime | None = None
