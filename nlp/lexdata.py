@@ -20,11 +20,12 @@ BUNDLED_DIR = Path(__file__).with_name("lexicon")
 
 DEPT_PREFIX = "dept_"
 
-# Sections whose lines are "term [weight]".
-WEIGHTED_SECTIONS = {"issue", "not_issue", "urgent", "calm"}
+# Sections whose lines are "term [weight]". A tuple, not a set: the order of a message's cue
+# features follows it, and a set's order would change with each process's hash seed.
+WEIGHTED_SECTIONS = ("issue", "not_issue", "urgent", "calm")
 # Sections whose lines are one regular expression each.
 REGEX_SECTIONS = {"ack", "forward"}
-KNOWN_SECTIONS = WEIGHTED_SECTIONS | REGEX_SECTIONS | {
+KNOWN_SECTIONS = frozenset(WEIGHTED_SECTIONS) | REGEX_SECTIONS | {
     "normalize",
     "userdict",
     "places",
