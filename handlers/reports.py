@@ -13,13 +13,13 @@ from bot.errors import UserError
 router = Router("reports")
 log = logging.getLogger("gridbot.reports")
 
-USAGE_REPORT = "#上报 <问题描述>（或引用一条消息回复 #上报）"
+USAGE_REPORT = "#上报 <问题描述>"
 USAGE_CONFIRM = "#确认 Q3"
 USAGE_DISMISS = "#忽略 Q3"
 _UNSURE_NO = re.compile(r"^[Qq]?(\d{1,9})$")
 
 
-@router.command("上报", usage=USAGE_REPORT, summary="直接登记一个问题")
+@router.command("上报", usage=USAGE_REPORT, summary="直接登记一个问题（也可引用一条消息回复 #上报）")
 async def report(ctx: Context, args: str) -> None:
     # Quoting a message and replying #上报 reports the quoted message; words after #上报 add to it.
     problem = ctx.quoted or args
