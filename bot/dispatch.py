@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from bot.clock import Clock
+from bot.domain import permissions
 from bot.domain.org import OrgDirectory, Room
 from bot.domain.notices import NoticeService
 from bot.domain.tickets import Actor, TicketService
@@ -55,10 +56,6 @@ class Context:
             self.outbox.post(Outgoing(text=text, room_id=self.msg.room_id, room_topic=self.msg.room_topic,
                                       mentions=mentions))
 
-    @property
-    def roles(self) -> set[str]:
-        return self.org.role_names(self.actor.contact_id)
-
 
 CommandHandler = Callable[[Context, str], Awaitable[str | None]]
 TextHandler = Callable[[Context], Awaitable[bool]]
@@ -69,8 +66,7 @@ class Command:
     name: str
     handler: CommandHandler
     usage: str
-    summary: str
-    roles: frozenset[str] | None      # who sees it in #帮助; None: everyone
+    summary: str            # who may use it: bot/domain/permissions.py, one table
 
 
 class Router:
@@ -81,9 +77,9 @@ class Router:
         self.commands: list[Command] = []
         self.text_handlers: list[TextHandler] = []
 
-    def command(self, name: str, *, usage: str, summary: str, roles: set[str] | None = None):
+    def command(self, name: str, *, usage: str, summary: str):
         def register(fn: CommandHandler) -> CommandHandler:
-            self.commands.append(Command(name, fn, usage, summary, frozenset(roles) if roles else None))
+            self.commands.append(Command(name, fn, usage, summary))
             return fn
         return register
 
@@ -150,6 +146,8 @@ class Dispatcher:
             for cmd in router.commands:
                 if cmd.name in self.commands:
                     raise ValueError(f"command {cmd.name} registered twice")
+                if cmd.name not in permissions.RULES:
+                    raise ValueError(f"command {cmd.name} has no rule in bot/domain/permissions.py")
                 self.commands[cmd.name] = cmd
             self.text_handlers.extend(router.text_handlers)
 
@@ -169,6 +167,9 @@ class Dispatcher:
         cmd = self.commands.get(parsed.name)
         if cmd is None:
             raise UserError(self._unknown(parsed.name))
+        refused = permissions.refusal(cmd.name, ctx.org, ctx.actor.contact_id, ctx.room.node)
+        if refused is not None:
+            raise UserError(refused)
         reply = await cmd.handler(ctx, parsed.args)
         if reply:
             ctx.reply(reply)
@@ -178,5 +179,7 @@ class Dispatcher:
         hint = f"您是不是要用 #{close[0]}？" if close and difflib.SequenceMatcher(None, name, close[0]).ratio() > 0 else ""
         return f"没有“#{name}”这个命令。{hint}发送 #帮助 查看可用命令。"
 
-    def visible_to(self, roles: set[str]) -> list[Command]:
-        return [c for c in self.commands.values() if c.roles is None or c.roles & roles]
+    def offered(self, ctx: Context) -> list[Command]:
+        """What #帮助 lists: the commands the table lets the sender use here (a dry run of the rule)."""
+        return [c for c in self.commands.values()
+                if permissions.offered(c.name, ctx.org, ctx.actor.contact_id, ctx.room.node)]

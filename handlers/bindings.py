@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.dispatch import Context, Router
-from bot.domain.org import ADMIN_ROLES
+from bot.domain.permissions import ADMIN_ROLES
 from bot.errors import UserError
 
 router = Router("bindings")
@@ -24,7 +24,7 @@ def _bound(path: str, before: str | None) -> str:
     return f"已将本群绑定到：{path}{moved}。群名以后改了也不影响。"
 
 
-@router.command("绑定", usage=USAGE_BIND, summary="把本群绑定到组织节点", roles={"admin"})
+@router.command("绑定", usage=USAGE_BIND, summary="把本群绑定到组织节点")
 async def bind(ctx: Context, args: str) -> str:
     if ctx.msg.room_id is None:
         raise UserError(IN_ROOM_ONLY)

@@ -8,6 +8,6 @@ router = Router("help")
 async def show_help(ctx: Context, args: str) -> str:
     dispatcher = ctx.dispatcher
     lines = ["可用命令："]
-    lines += [f"{c.usage}　{c.summary}" for c in dispatcher.visible_to(ctx.roles)]
+    lines += [f"{c.usage}　{c.summary}" for c in dispatcher.offered(ctx)]
     lines.append("直接在群里描述问题（如“3栋楼道灯坏了”），机器人会自动登记工单。")
     return "\n".join(lines)

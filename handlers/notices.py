@@ -9,10 +9,9 @@ router = Router("notices")
 
 USAGE_NOTICE = "#通知 [到<层级>] <内容> [截止<时间>]"
 USAGE_RECEIPTS = "#回执 [N3]"
-ADMINS = {"admin"}
 
 
-@router.command("通知", usage=USAGE_NOTICE, summary="向下级各群发通知并统计回执", roles=ADMINS)
+@router.command("通知", usage=USAGE_NOTICE, summary="向下级各群发通知并统计回执")
 async def notice(ctx: Context, args: str) -> str:
     if not args:
         raise UserError(f"缺少参数。用法：{USAGE_NOTICE}")
@@ -23,7 +22,7 @@ async def notice(ctx: Context, args: str) -> str:
     return texts.notice_planned(plan, finish, tz)
 
 
-@router.command("回执", usage=USAGE_RECEIPTS, summary="查看通知的送达和回执情况", roles=ADMINS)
+@router.command("回执", usage=USAGE_RECEIPTS, summary="查看通知的送达和回执情况")
 async def receipts(ctx: Context, args: str) -> str:
     service = ctx.notices
     if args:

@@ -1,7 +1,7 @@
 """#提醒 (scheduled reminders) and #催办 (nudging a ticket's assignee)."""
 from bot.dispatch import Context, Router, parse_ticket_no, split_ticket
 from bot.domain import texts
-from bot.domain.reminders import MAX_REMINDER_TEXT, WORKERS, require_worker, schedule_reminder
+from bot.domain.reminders import MAX_REMINDER_TEXT, schedule_reminder
 from bot.errors import UserError
 from nlp.timeexpr import TimeExprError, split_time
 
@@ -11,9 +11,8 @@ USAGE_REMIND = "#提醒 <时间> <内容>，如 #提醒 明天9点 交防汛材�
 USAGE_NUDGE = "#催办 T12"
 
 
-@router.command("提醒", usage="#提醒 <时间> <内容>", summary="定时在本群提醒（如 明天9点、30分钟后）", roles=WORKERS)
+@router.command("提醒", usage="#提醒 <时间> <内容>", summary="定时在本群提醒（如 明天9点、30分钟后）")
 async def remind(ctx: Context, args: str) -> str:
-    require_worker(ctx.roles)
     if not args:
         raise UserError(f"缺少参数。用法：{USAGE_REMIND}")
     tz = ctx.org.settings.tz

@@ -37,7 +37,7 @@ async def report(ctx: Context, args: str) -> None:
                      teaches=None if found.is_issue else learning.MISSED)
 
 
-@router.command("确认", usage=USAGE_CONFIRM, summary="把待确认消息登记为工单", roles=UnsureService.DECIDERS)
+@router.command("确认", usage=USAGE_CONFIRM, summary="把待确认消息登记为工单")
 async def confirm(ctx: Context, args: str) -> str:
     no = _unsure_no(args, USAGE_CONFIRM)
     unsure = UnsureService(ctx.session, ctx.clock, ctx.org, ctx.tickets)
@@ -45,7 +45,7 @@ async def confirm(ctx: Context, args: str) -> str:
     return texts.unsure_confirmed(unsure.get(no), ticket)
 
 
-@router.command("忽略", usage=USAGE_DISMISS, summary="待确认消息不是问题", roles=UnsureService.DECIDERS)
+@router.command("忽略", usage=USAGE_DISMISS, summary="待确认消息不是问题")
 async def dismiss(ctx: Context, args: str) -> str:
     row = UnsureService(ctx.session, ctx.clock, ctx.org, ctx.tickets).dismiss(_unsure_no(args, USAGE_DISMISS),
                                                                              ctx.actor)

@@ -7,7 +7,6 @@ from bot.privacy import mask_private
 
 router = Router("tickets")
 
-HANDLERS = {"grid_worker", "police", "liaison", "admin"}
 
 USAGE_QUERY = "#查询 [T12]"
 USAGE_ACCEPT = "#受理 T12"
@@ -30,7 +29,7 @@ async def query(ctx: Context, args: str) -> str:
     return mask_private(ctx.tickets.detail(no))
 
 
-@router.command("受理", usage=USAGE_ACCEPT, summary="受理工单", roles=HANDLERS)
+@router.command("受理", usage=USAGE_ACCEPT, summary="受理工单")
 async def accept(ctx: Context, args: str) -> str:
     if not args:
         raise _missing(USAGE_ACCEPT)
@@ -38,7 +37,7 @@ async def accept(ctx: Context, args: str) -> str:
     return None if ctx.msg.room_id == ticket.source_room_id else texts.accepted(ticket, ctx.actor.name)
 
 
-@router.command("转派", usage=USAGE_TRANSFER, summary="转派到其他部门", roles=HANDLERS)
+@router.command("转派", usage=USAGE_TRANSFER, summary="转派到其他部门")
 async def transfer(ctx: Context, args: str) -> str:
     token, dept_text = split_ticket(args)
     if not token or not dept_text:
@@ -51,7 +50,7 @@ async def transfer(ctx: Context, args: str) -> str:
     return texts.transferred(ticket, old, ctx.actor.name)
 
 
-@router.command("不受理", usage=USAGE_DECLINE, summary="不予受理并告知上报人理由", roles=HANDLERS)
+@router.command("不受理", usage=USAGE_DECLINE, summary="不予受理并告知上报人理由")
 async def decline(ctx: Context, args: str) -> str:
     token, reason = split_ticket(args)
     if not token or not reason:
@@ -60,7 +59,7 @@ async def decline(ctx: Context, args: str) -> str:
     return None if ctx.msg.room_id == ticket.source_room_id else texts.declined_done(ticket, taught)
 
 
-@router.command("办结", usage=USAGE_RESOLVE, summary="办结工单并请上报人评价", roles=HANDLERS)
+@router.command("办结", usage=USAGE_RESOLVE, summary="办结工单并请上报人评价")
 async def resolve(ctx: Context, args: str) -> str:
     token, note = split_ticket(args)
     if not token or not note:

@@ -10,7 +10,8 @@ from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from bot.domain import texts
-from bot.domain.org import ADMIN_ROLES, OrgDirectory, Room
+from bot.domain.org import OrgDirectory, Room
+from bot.domain.permissions import ADMIN_ROLES
 from bot.domain.tickets import Actor, next_number
 from bot.errors import UserError
 from bot.outbox import BULK, NORMAL, Outbox, quiet_until
@@ -101,8 +102,6 @@ class NoticeService:
         node = room.node
         if node is None:
             raise UserError("请在本级工作群里发通知，机器人按这个群所在的层级往下发。")
-        if not self.org.holds_role(sender.contact_id, ADMIN_ROLES, node):
-            raise UserError(f"只有{node.name}或上级的管理员可以在这个群发通知。")
         max_depth = LEVEL_DEPTH[request.down_to] if request.down_to else None
         if max_depth is not None and max_depth <= node.depth:
             raise UserError(f"{node.name}已经是这一层级或更低，没有可以发到的下级群。")

@@ -16,8 +16,6 @@ from bot.orgfile import LEVELS, OrgSpec, Sla, SlaRule, parse_duration
 from bot.storage.db import ORG_IMPORT_LOCK, serialise
 from bot.storage.models import DepartmentRoom, Membership, Node, OrgMeta
 
-ADMIN_ROLES = frozenset({"admin"})
-HANDLER_ROLES = frozenset({"grid_worker", "police"})
 
 
 @dataclass(frozen=True)

@@ -5,19 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain import texts
-from bot.errors import UserError
 from bot.outbox import NORMAL, Outbox
 from bot.transport import Outgoing
 
 MAX_REMINDER_TEXT = 500
-WORKERS = frozenset({"grid_worker", "police", "liaison", "admin"})     # "grid_worker and above"
-
-
-def require_worker(roles: set[str]) -> None:
-    if not roles & WORKERS:
-        raise UserError("只有网格员及以上可以设置提醒。")
-
-
 def schedule_reminder(outbox: Outbox, when: datetime, content: str, by_name: str,
                       room_id: str | None, room_topic: str | None, to: str | None) -> None:
     """Queue the reminder for exactly `when`. Quiet hours hold back only the bot's own automatic

@@ -13,7 +13,8 @@ from bot.clock import Clock
 from bot.domain import learning, texts
 from bot.domain.deadlines import due_after, ticket_deadlines
 from bot.domain.evidence import evidence_of
-from bot.domain.org import ADMIN_ROLES, HANDLER_ROLES, OrgDirectory, Room
+from bot.domain.org import OrgDirectory, Room
+from bot.domain.permissions import ADMIN_ROLES, HANDLER_ROLES
 from bot.domain.similarity import similar
 from bot.domain.timers import TicketTimers
 from bot.errors import UserError

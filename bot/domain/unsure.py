@@ -10,7 +10,8 @@ from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from bot.domain import learning, texts
-from bot.domain.org import ADMIN_ROLES, HANDLER_ROLES, OrgDirectory, Room
+from bot.domain.org import OrgDirectory, Room
+from bot.domain.permissions import DECIDERS
 from bot.domain.tickets import Actor, Report, TicketService, next_number
 from bot.errors import UserError
 from bot.storage.models import Node, Ticket, UnsureMessage
@@ -22,8 +23,6 @@ MAX_LISTED = 10
 
 
 class UnsureService:
-    DECIDERS = HANDLER_ROLES | ADMIN_ROLES     # staff whose reach holds the message's node
-
     def __init__(self, session: Session, clock: Clock, org: OrgDirectory, tickets: TicketService) -> None:
         self.s = session
         self.clock = clock
@@ -75,7 +74,7 @@ class UnsureService:
         row = self.s.exec(select(UnsureMessage).where(UnsureMessage.no == no).with_for_update()).first()
         if row is None:
             raise UserError(texts.UNSURE_NOT_FOUND.format(no=no))
-        if not self.org.holds_role(actor.contact_id, self.DECIDERS, self.org.node(row.node_id)):
+        if not self.org.holds_role(actor.contact_id, DECIDERS, self.org.node(row.node_id)):
             raise UserError(texts.UNSURE_NOT_ALLOWED.format(no=no))
         if row.status != "pending":
             raise UserError(texts.unsure_decided(row))

@@ -1,0 +1,80 @@
+"""Who may use which command (SPEC §2, §5): one table, enforced by the dispatcher before a handler
+runs and asked by #帮助 with the same function.
+
+Three kinds of rule:
+- everyone: no role needed (a resident reports, asks, rates …);
+- role: the sender holds one of the roles somewhere (#提醒: "grid_worker and above");
+- room: the sender holds one of the roles at the room's node or above — the command acts on the
+  room's subtree (#统计, #通知 …). Outside a node's room the handler says where to send it.
+Rules about one ticket, notice, node or message (may this person accept T12?) are not here: they
+stay in the domain services, and the table says only who the command is for.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain.org import OrgDirectory
+from bot.storage.models import Node
+
+ADMIN_ROLES = frozenset({"admin"})
+HANDLER_ROLES = frozenset({"grid_worker", "police"})              # who handles a grid's tickets
+TICKET_STAFF = HANDLER_ROLES | {"liaison"} | ADMIN_ROLES           # may take on a ticket
+ADMINS_AND_WORKERS = frozenset({"admin", "grid_worker"})
+WORKERS = TICKET_STAFF                                             # "grid_worker and above"
+DECIDERS = HANDLER_ROLES | ADMIN_ROLES                             # decide a 待确认 message
+
+EVERYONE, ROLE, ROOM, OBJECT = "everyone", "role", "room", "object"
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    roles: frozenset[str] | None = None
+    who: str = ""          # the roles as the refusal names them
+    what: str = ""         # what the refusal says they may do
+
+    def refusal(self, node: Node | None) -> str:
+        where = f"{node.name}或上级的" if self.kind == ROOM and node is not None else ""
+        return f"只有{where}{self.who}可以{self.what}。"
+
+
+_OPEN = Rule(EVERYONE)
+_TICKET = Rule(OBJECT, TICKET_STAFF)     # the ticket service decides (assignee, grid, liaison, admin above)
+
+RULES: dict[str, Rule] = {
+    "帮助": _OPEN, "上报": _OPEN, "查询": _OPEN, "评价": _OPEN, "撤销": _OPEN, "催办": _OPEN,
+    "受理": _TICKET, "转派": _TICKET, "不受理": _TICKET, "办结": _TICKET,
+    "提醒": Rule(ROLE, WORKERS, "网格员及以上", "设置提醒"),
+    "通知": Rule(ROOM, ADMIN_ROLES, "管理员", "在这个群发通知"),
+    "回执": Rule(OBJECT, ADMIN_ROLES),           # admins of the notice's node or above
+    "统计": Rule(ROOM, ADMINS_AND_WORKERS, "管理员或网格员", "查看统计"),
+    "排行": Rule(ROOM, ADMIN_ROLES, "管理员", "查看排行"),
+    "清单": Rule(ROOM, ADMINS_AND_WORKERS, "管理员或网格员", "查看清单"),
+    "导出": Rule(ROOM, ADMIN_ROLES, "管理员", "导出工单"),
+    "绑定": Rule(OBJECT, ADMIN_ROLES),           # admins of the node bound to
+    "确认": Rule(OBJECT, DECIDERS),              # staff whose reach holds the message's node
+    "忽略": Rule(OBJECT, DECIDERS),
+}
+
+
+def refusal(command: str, org: OrgDirectory, contact_id: str, node: Node | None) -> str | None:
+    """Why the sender may not use `command` here, or None when the table lets it through."""
+    rule = RULES[command]
+    if rule.kind in (EVERYONE, OBJECT):
+        return None
+    if rule.kind == ROOM and node is not None:
+        return None if org.holds_role(contact_id, rule.roles, node) else rule.refusal(node)
+    if rule.kind == ROOM:
+        return None          # not in a node's room: the handler says where to send it
+    return None if org.role_names(contact_id) & rule.roles else rule.refusal(node)
+
+
+def offered(command: str, org: OrgDirectory, contact_id: str, node: Node | None) -> bool:
+    """Whether #帮助 lists the command for the sender here: the dispatcher's rule as a dry run, and
+    for a command about one object, whether the sender holds a role it is for."""
+    rule = RULES[command]
+    if rule.kind == OBJECT:
+        return bool(org.role_names(contact_id) & rule.roles)
+    if rule.kind == ROOM and node is None:
+        return bool(org.role_names(contact_id) & rule.roles)
+    return refusal(command, org, contact_id, node) is None
