@@ -49,12 +49,9 @@ class Context:
     export_dir: str
     quoted: str | None = None        # a command sent as a quoted reply: the quoted message's text
 
-    def reply(self, text: str, mentions: tuple[str, ...] = ()) -> None:
-        if self.msg.room_id is None:
-            self.outbox.post(Outgoing(text=text, to=self.msg.sender_id))
-        else:
-            self.outbox.post(Outgoing(text=text, room_id=self.msg.room_id, room_topic=self.msg.room_topic,
-                                      mentions=mentions))
+    def reply(self, text: str, mentions: tuple[str, ...] = (), file_path: str | None = None) -> None:
+        """Answer where the message came from."""
+        self.outbox.post(Outgoing.at(self.msg.address, text, mentions, file_path=file_path))
 
 
 CommandHandler = Callable[[Context, str], Awaitable[str | None]]

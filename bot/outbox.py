@@ -66,10 +66,9 @@ class Outbox:
     def to_room(self, room: Node | DepartmentRoom, text: str, mentions: tuple[str, ...] = (),
                 urgent: bool = False, **options) -> OutboxMessage | None:
         """Post to a node's or department's room; None when it has no room."""
-        if room.room_topic is None and room.room_id is None:
+        if room.address is None:
             return None
-        return self.post(Outgoing(text=text, room_id=room.room_id or room.room_topic, room_topic=room.room_topic,
-                                  mentions=mentions, urgent=urgent), account=room.account, **options)
+        return self.post(Outgoing.at(room.address, text, mentions, urgent=urgent), account=room.account, **options)
 
 
 def late_note(row: OutboxMessage, now: datetime, tz: ZoneInfo) -> str:

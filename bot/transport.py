@@ -11,6 +11,40 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Address:
+    """Where a message came from or goes: a room (by the transport's id and/or the org's topic) or a
+    person (1:1). One equality for "the same place": two rooms are the same when their ids match, or,
+    when either has no id yet (a room not bound), when their topics match; a person is the same person."""
+
+    room_id: str | None = None
+    room_topic: str | None = None
+    person: str | None = None
+
+    @classmethod
+    def room(cls, room_id: str | None, room_topic: str | None) -> Address | None:
+        return cls(room_id=room_id, room_topic=room_topic) if room_id or room_topic else None
+
+    @classmethod
+    def of_person(cls, contact_id: str) -> Address:
+        return cls(person=contact_id)
+
+    @property
+    def is_room(self) -> bool:
+        return self.person is None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Address):
+            return NotImplemented
+        if self.person is not None or other.person is not None:
+            return self.person == other.person
+        if self.room_id and other.room_id:
+            return self.room_id == other.room_id
+        return bool(self.room_topic) and self.room_topic == other.room_topic
+
+    __hash__ = None  # equality by id or topic has no consistent hash
+
+
 @dataclass(frozen=True, slots=True)
 class ForwardedItem:
     """One line of a forwarded chat record (WeChat "聊天记录")."""
@@ -32,16 +66,34 @@ class Incoming:
     items: tuple[ForwardedItem, ...] = ()
     attachment: str | None = None       # image/file: where the transport saved it on disk
 
+    @property
+    def address(self) -> Address:
+        """Where to answer: the room it was said in, or the sender (1:1)."""
+        return Address.room(self.room_id, self.room_topic) or Address.of_person(self.sender_id)
+
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     text: str
-    room_id: str | None = None          # exactly one of room_id / to is set
+    room_id: str | None = None          # a room: its id, its topic (or both); a person: `to`
     to: str | None = None
     mentions: tuple[str, ...] = ()
-    room_topic: str | None = None       # for display and replay output
+    room_topic: str | None = None       # an unbound room is found by topic; also for display and replay
     urgent: bool = False
     file_path: str | None = None        # send this file (e.g. an Excel export) after the text
+
+    @classmethod
+    def at(cls, address: Address, text: str, mentions: tuple[str, ...] = (), urgent: bool = False,
+           file_path: str | None = None) -> Outgoing:
+        """A message to `address`; mentions only mean something in a room."""
+        if not address.is_room:
+            return cls(text=text, to=address.person, urgent=urgent, file_path=file_path)
+        return cls(text=text, room_id=address.room_id, room_topic=address.room_topic, mentions=mentions,
+                   urgent=urgent, file_path=file_path)
+
+    @property
+    def address(self) -> Address:
+        return Address.of_person(self.to) if self.to else Address(self.room_id, self.room_topic)
 
 
 # What no text may carry into the bot: NUL and other control characters (PostgreSQL refuses NUL,

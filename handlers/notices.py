@@ -17,7 +17,7 @@ async def notice(ctx: Context, args: str) -> str:
         raise UserError(f"缺少参数。用法：{USAGE_NOTICE}")
     tz = ctx.org.settings.tz
     request = parse_notice(args, ctx.clock.now().astimezone(tz), parse_time)
-    plan = ctx.notices.send(request, ctx.actor, ctx.room, ctx.msg.room_id, ctx.msg.room_topic)
+    plan = ctx.notices.send(request, ctx.actor, ctx.room, ctx.msg.address)
     finish = ctx.delivery.finish_estimate(plan.start, plan.rooms + 1)
     return texts.notice_planned(plan, finish, tz)
 

@@ -24,8 +24,7 @@ async def remind(ctx: Context, args: str) -> str:
         raise UserError(f"请写上提醒内容。用法：{USAGE_REMIND}")
     if len(content) > MAX_REMINDER_TEXT:
         raise UserError(f"提醒内容太长（超过{MAX_REMINDER_TEXT}字），请精简。")
-    schedule_reminder(ctx.outbox, when, content, ctx.actor.name, ctx.msg.room_id, ctx.msg.room_topic,
-                      None if ctx.msg.room_id else ctx.actor.contact_id)
+    schedule_reminder(ctx.outbox, when, content, ctx.actor.name, ctx.msg.address)
     return texts.reminder_set(when, content, tz)
 
 

@@ -33,7 +33,7 @@ async def report(ctx: Context, args: str) -> None:
     department = found.department or ctx.classifier.route(problem)
     ctx.tickets.open(Report(text=text, department=department, urgency=found.urgency, keywords=found.keywords,
                             location=found.location),
-                     ctx.actor, ctx.room, ctx.msg.room_id, ctx.msg.room_topic,
+                     ctx.actor, ctx.room, ctx.msg.address,
                      teaches=None if found.is_issue else learning.MISSED)
 
 
@@ -84,7 +84,7 @@ async def chatter(ctx: Context) -> bool:
         return False
     ctx.tickets.open(Report(text=msg.text.strip(), department=found.department, urgency=found.urgency,
                             keywords=found.keywords, location=found.location),
-                     ctx.actor, ctx.room, msg.room_id, msg.room_topic)
+                     ctx.actor, ctx.room, msg.address)
     return True
 
 
@@ -106,5 +106,5 @@ def _forwarded(ctx: Context) -> bool:
                                 urgency="urgent" if urgent else "normal",
                                 keywords=tuple(k for _, f in found_items for k in f.keywords),
                                 location=first.location),
-                         ctx.actor, ctx.room, ctx.msg.room_id, ctx.msg.room_topic)
+                         ctx.actor, ctx.room, ctx.msg.address)
     return bool(by_department)

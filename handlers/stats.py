@@ -8,7 +8,6 @@ from bot.domain.texts import unsure_lines
 from bot.domain.unsure import UnsureService
 from bot.errors import UserError
 from bot.export import export_tickets
-from bot.transport import Outgoing
 from handlers import stats_texts as texts
 
 router = Router("stats")
@@ -59,8 +58,4 @@ async def export(ctx: Context, args: str) -> None:
     path = Path(ctx.export_dir) / f"工单_{node.name}_{local:%Y%m%d_%H%M%S}.xlsx"
     count = export_tickets(ctx.session, path, tz, ctx.clock.now(), node=node)
     reply = texts.exported(count, path.resolve())
-    if ctx.msg.room_id is None:
-        ctx.outbox.post(Outgoing(text=reply, to=ctx.msg.sender_id, file_path=str(path.resolve())))
-    else:
-        ctx.outbox.post(Outgoing(text=reply, room_id=ctx.msg.room_id, room_topic=ctx.msg.room_topic,
-                                 file_path=str(path.resolve())))
+    ctx.reply(reply, file_path=str(path.resolve()))

@@ -34,7 +34,7 @@ async def accept(ctx: Context, args: str) -> str:
     if not args:
         raise _missing(USAGE_ACCEPT)
     ticket = ctx.tickets.accept(parse_ticket_no(split_ticket(args)[0], USAGE_ACCEPT), ctx.actor)
-    return None if ctx.msg.room_id == ticket.source_room_id else texts.accepted(ticket, ctx.actor.name)
+    return None if ctx.msg.address == ticket.source else texts.accepted(ticket, ctx.actor.name)
 
 
 @router.command("转派", usage=USAGE_TRANSFER, summary="转派到其他部门")
@@ -56,7 +56,7 @@ async def decline(ctx: Context, args: str) -> str:
     if not token or not reason:
         raise _missing(USAGE_DECLINE)
     ticket, taught = ctx.tickets.decline(parse_ticket_no(token, USAGE_DECLINE), reason.strip(), ctx.actor)
-    return None if ctx.msg.room_id == ticket.source_room_id else texts.declined_done(ticket, taught)
+    return None if ctx.msg.address == ticket.source else texts.declined_done(ticket, taught)
 
 
 @router.command("办结", usage=USAGE_RESOLVE, summary="办结工单并请上报人评价")
@@ -65,7 +65,7 @@ async def resolve(ctx: Context, args: str) -> str:
     if not token or not note:
         raise _missing(USAGE_RESOLVE)
     ticket = ctx.tickets.resolve(parse_ticket_no(token, USAGE_RESOLVE), note.strip(), ctx.actor)
-    return None if ctx.msg.room_id == ticket.source_room_id else texts.resolved(ticket, ctx.actor.name)
+    return None if ctx.msg.address == ticket.source else texts.resolved(ticket, ctx.actor.name)
 
 
 @router.command("评价", usage=USAGE_RATE, summary="评价已办结的工单")

@@ -52,14 +52,16 @@ class Harness:
 
     async def say(self, sender: str, text: str, room: str | None = None, *, name: str = "",
                   after: timedelta = timedelta(minutes=1), msg_id: str | None = None, kind: str = "text",
-                  items: tuple[tuple[str, str], ...] = (), attachment: str | None = None) -> list[Outgoing]:
+                  items: tuple[tuple[str, str], ...] = (), attachment: str | None = None,
+                  room_id: str | None = None) -> list[Outgoing]:
         """Send one message as `sender` in `room` (None: 1:1 with the bot) `after` the last one, doing
-        whatever fell due in between first, as replay does; return everything the bot sent meanwhile."""
+        whatever fell due in between first, as replay does; return everything the bot sent meanwhile.
+        `room_id`: the transport's id of the room, when it is not its topic (as on WeChat)."""
         before = len(self.transport.sent)
         await self.bot.tick(self.clock.now() + after)
         await self.bot.dispatch(Incoming(
             msg_id=msg_id or f"m{next(self._ids)}", sender_id=sender, sender_name=name, text=text,
-            room_id=room, room_topic=room, kind=kind,
+            room_id=room_id or room, room_topic=room, kind=kind,
             items=tuple(ForwardedItem(n, t) for n, t in items), attachment=attachment))
         await self.bot.finish()
         return self.transport.sent[before:]

@@ -16,7 +16,7 @@ from bot.domain.tickets import Actor, next_number
 from bot.errors import UserError
 from bot.outbox import BULK, NORMAL, Outbox, quiet_until
 from bot.storage.models import Node, Notice, NoticeTarget, OutboxMessage
-from bot.transport import Outgoing
+from bot.transport import Address, Outgoing
 
 DEFAULT_RECEIPT_WINDOW = timedelta(hours=24)
 LEVEL_WORDS = {   # what people write after 到, longest first when matching
@@ -95,8 +95,7 @@ class NoticeService:
         self.outbox = outbox
 
     # ---- sending --------------------------------------------------------------------------
-    def send(self, request: NoticeRequest, sender: Actor, room: Room, room_id: str | None,
-             room_topic: str | None) -> NoticePlan:
+    def send(self, request: NoticeRequest, sender: Actor, room: Room, source: Address) -> NoticePlan:
         """Plan the fan-out: one receipt row and one queued message per room below, starting now or,
         in quiet hours, at 07:00."""
         node = room.node
@@ -114,7 +113,7 @@ class NoticeService:
         if receipt_by <= now:
             raise UserError("截止时间已经过去了。")
         notice = Notice(no=f"N{next_number(self.s, 'N')}", node_id=node.id, sender_id=sender.contact_id,
-                        sender_name=sender.name, source_room_id=room_id, source_room_topic=room_topic,
+                        sender_name=sender.name, source_room_id=source.room_id, source_room_topic=source.room_topic,
                         down_to=request.down_to, text=request.content, created_at=now, receipt_by=receipt_by,
                         next_action_at=receipt_by)
         self.s.add(notice)
@@ -196,9 +195,8 @@ class NoticeService:
         for target in missing:
             self.outbox.to_room(self.org.node(target.node_id), texts.notice_reminder(notice), kind="reminder",
                                 **timing)
-        if missing and (notice.source_room_id or notice.source_room_topic):
-            self.outbox.post(Outgoing(text=texts.notice_missing(notice, [t.room_topic or "" for t in missing]),
-                                      room_id=notice.source_room_id, room_topic=notice.source_room_topic),
+        if missing and notice.source.is_room:
+            self.outbox.post(Outgoing.at(notice.source, texts.notice_missing(notice, [t.room_topic or "" for t in missing])),
                              kind="reminder", **timing)
         notice.next_action_at = None
         self.s.add(notice)

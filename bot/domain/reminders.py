@@ -6,12 +6,11 @@ from datetime import datetime
 
 from bot.domain import texts
 from bot.outbox import NORMAL, Outbox
-from bot.transport import Outgoing
+from bot.transport import Address, Outgoing
 
 MAX_REMINDER_TEXT = 500
-def schedule_reminder(outbox: Outbox, when: datetime, content: str, by_name: str,
-                      room_id: str | None, room_topic: str | None, to: str | None) -> None:
+def schedule_reminder(outbox: Outbox, when: datetime, content: str, by_name: str, where: Address) -> None:
     """Queue the reminder for exactly `when`. Quiet hours hold back only the bot's own automatic
     messages: a time a person asked for (`#提醒 今晚11点 夜间巡查`) is what they want, night or not."""
-    outbox.post(Outgoing(text=texts.reminder(content, by_name), room_id=room_id, room_topic=room_topic, to=to),
+    outbox.post(Outgoing.at(where, texts.reminder(content, by_name)),
                 kind="reminder", not_before=when, late_after=when, priority=NORMAL)

@@ -20,7 +20,7 @@ from bot.domain.timers import TicketTimers
 from bot.errors import UserError
 from bot.outbox import Outbox
 from bot.storage.models import Counter, Node, Ticket, TicketEvent, TicketFollower
-from bot.transport import Outgoing
+from bot.transport import Address, Outgoing
 
 POLICE_DEPARTMENTS = frozenset({"police", "traffic"})
 DUPLICATE_WINDOW = timedelta(hours=24)
@@ -63,8 +63,8 @@ class TicketService:
         self.timers = TicketTimers(session, clock, org, outbox)
 
     # ---- opening --------------------------------------------------------------------------
-    def open(self, report: Report, reporter: Actor, room: Room, source_room_id: str | None,
-             source_room_topic: str | None, *, teaches: str | None = None) -> Ticket:
+    def open(self, report: Report, reporter: Actor, room: Room, source: Address, *,
+             teaches: str | None = None) -> Ticket:
         """Open a ticket, or join the reporter to an open ticket for the same problem (SPEC §3).
         `teaches`: a new ticket is also a correction of the classifier of this kind (a problem it
         ignored, reported with #上报 or confirmed from the 待确认 list)."""
@@ -74,7 +74,7 @@ class TicketService:
         grid = self.org.grid_of(node)
         existing = self.find_duplicate(report, grid)
         if existing is not None:
-            self._follow(existing, reporter, report.text, source_room_id, source_room_topic)
+            self._follow(existing, reporter, report.text, source)
             return existing
         assignee = self.assignee_for(grid, report.department)
         accept_by, resolve_by = ticket_deadlines(now, report.urgency, settings.sla, settings.calendar,
@@ -85,7 +85,7 @@ class TicketService:
             reporter_id=reporter.contact_id, reporter_name=reporter.name,
             assignee_id=assignee[0] if assignee else None,
             text=report.text, location=report.location, keywords=" ".join(report.keywords),
-            source_room_id=source_room_id, source_room_topic=source_room_topic,
+            source_room_id=source.room_id, source_room_topic=source.room_topic,
             created_at=now, accept_by=accept_by, resolve_by=resolve_by,
         )
         self.s.add(ticket)
@@ -112,16 +112,13 @@ class TicketService:
                      if similar(report.text, report.location, set(report.keywords), t.text, t.location,
                                 set(t.keywords.split()))), None)
 
-    def _follow(self, t: Ticket, who: Actor, text: str, room_id: str | None, topic: str | None) -> None:
+    def _follow(self, t: Ticket, who: Actor, text: str, where: Address) -> None:
         known = who.contact_id == t.reporter_id or self.s.get(TicketFollower, (t.id, who.contact_id))
         reply = texts.already_reported(t) if known else texts.joined_existing(t)
         if not known:
             self.s.add(TicketFollower(ticket_id=t.id, contact_id=who.contact_id, name=who.name))
             self._event(t, who, "followed", text)
-        if room_id is None:
-            self.outbox.post(Outgoing(text=reply, to=who.contact_id))
-        else:
-            self.outbox.post(Outgoing(text=reply, room_id=room_id, room_topic=topic))
+        self.outbox.post(Outgoing.at(where, reply))
 
     def assignee_for(self, grid: Node | None, department: str | None) -> tuple[str, str] | None:
         """The grid's first grid_worker; for police/traffic tickets its police member if any."""
@@ -141,16 +138,16 @@ class TicketService:
         self._reply_to_source(t, texts.acknowledged(t, assignee_name, tz), urgent=t.urgency == "urgent")
         relayed = texts.relayed(t)
         if grid is not None:
-            if (grid.room_id or grid.room_topic) != t.source_room_id:
+            if grid.address != t.source:
                 mentions = (t.assignee_id,) if t.assignee_id else ()
                 self.outbox.to_room(grid, texts.grid_alert(t, node.path, relayed, assignee_name, tz), mentions,
                                     urgent=t.urgency == "urgent")
         else:
             # No grid above the node (a report in a town room, or 1:1 from someone not in the org):
             # the nearest room up the tree hears of it, its admins mentioned, so someone assigns it.
-            home = next((n for n in [node, *self.org.ancestors(node)] if n.room_topic or n.room_id), None)
+            home = next((n for n in [node, *self.org.ancestors(node)] if n.address is not None), None)
             county_covers_it = t.urgency == "urgent" and home is not None and home.parent_id is None
-            if home is not None and (home.room_id or home.room_topic) != t.source_room_id and not county_covers_it:
+            if home is not None and home.address != t.source and not county_covers_it:
                 admins = self.org.members_at(home, "admin")
                 self.outbox.to_room(home, texts.grid_alert(t, node.path, relayed, None, tz,
                                                            [m.name for m in admins]),
@@ -158,7 +155,7 @@ class TicketService:
         self._dispatch_to_department(t, node, relayed, assignee_name)
         if t.urgency == "urgent":
             county = self.org.root()
-            if (county.room_id or county.room_topic) != t.source_room_id:
+            if county.address != t.source:
                 self.outbox.to_room(county, texts.urgent_alert(t, node.path, relayed, assignee_name, tz),
                                     urgent=True)
 
@@ -172,12 +169,8 @@ class TicketService:
                                 urgent=t.urgency == "urgent")
 
     def _reply_to_source(self, t: Ticket, text: str, mention_reporter: bool = False, urgent: bool = False) -> None:
-        if t.source_room_id is None:
-            self.outbox.post(Outgoing(text=text, to=t.reporter_id, urgent=urgent))
-        else:
-            mentions = (t.reporter_id,) if mention_reporter else ()
-            self.outbox.post(Outgoing(text=text, room_id=t.source_room_id, room_topic=t.source_room_topic,
-                                      mentions=mentions, urgent=urgent))
+        mentions = (t.reporter_id,) if mention_reporter else ()
+        self.outbox.post(Outgoing.at(t.source, text, mentions, urgent=urgent))
 
     # ---- lookups --------------------------------------------------------------------------
     def get(self, no: str) -> Ticket:

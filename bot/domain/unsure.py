@@ -15,7 +15,7 @@ from bot.domain.permissions import DECIDERS
 from bot.domain.tickets import Actor, Report, TicketService, next_number
 from bot.errors import UserError
 from bot.storage.models import Node, Ticket, UnsureMessage
-from bot.transport import Incoming
+from bot.transport import Address, Incoming
 
 # Listed for this long; older ones drop off the lists (still in the database).
 LISTED_FOR = timedelta(days=3)
@@ -31,8 +31,8 @@ class UnsureService:
 
     def add(self, msg: Incoming, sender: Actor, node: Node) -> UnsureMessage:
         row = UnsureMessage(no=f"Q{next_number(self.s, 'Q')}", node_id=node.id, sender_id=sender.contact_id,
-                            sender_name=sender.name, text=msg.text.strip(), source_room_id=msg.room_id,
-                            source_room_topic=msg.room_topic, created_at=self.clock.now())
+                            sender_name=sender.name, text=msg.text.strip(), source_room_id=msg.address.room_id,
+                            source_room_topic=msg.address.room_topic, created_at=self.clock.now())
         self.s.add(row)
         return row
 
@@ -46,7 +46,8 @@ class UnsureService:
         ticket = self.tickets.open(
             Report(text=row.text, department=department, urgency=found.urgency, keywords=found.keywords,
                    location=found.location),
-            Actor(row.sender_id, row.sender_name), Room(node=node), row.source_room_id, row.source_room_topic, teaches=learning.CONFIRMED)
+            Actor(row.sender_id, row.sender_name), Room(node=node),
+            Address.room(row.source_room_id, row.source_room_topic) or Address.of_person(row.sender_id), teaches=learning.CONFIRMED)
         self._decide(row, "opened", actor, ticket)
         return ticket
 

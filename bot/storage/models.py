@@ -6,6 +6,8 @@ from datetime import datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
+from bot.transport import Address
+
 
 class OrgMeta(SQLModel, table=True):
     """The org file's settings that are not tree nodes (one row)."""
@@ -31,12 +33,21 @@ class Node(SQLModel, table=True):
     account: str | None = None        # the bot account that sits in this room (several-account setups)
     active: bool = True
 
+    @property
+    def address(self) -> Address | None:
+        """The node's group, or None when it has none."""
+        return Address.room(self.room_id, self.room_topic)
+
 
 class DepartmentRoom(SQLModel, table=True):
     code: str = Field(primary_key=True)
     room_topic: str | None = Field(default=None, index=True)
     room_id: str | None = Field(default=None, index=True)
     account: str | None = None
+
+    @property
+    def address(self) -> Address | None:
+        return Address.room(self.room_id, self.room_topic)
 
 
 class Membership(SQLModel, table=True):
@@ -97,6 +108,11 @@ class Ticket(SQLModel, table=True):
     pre_reminded_at: datetime | None = None
     next_escalation_at: datetime | None = None
     last_nudged_at: datetime | None = None
+
+    @property
+    def source(self) -> Address:
+        """Where it was reported: the room, or the reporter (1:1)."""
+        return Address.room(self.source_room_id, self.source_room_topic) or Address.of_person(self.reporter_id)
 
 
 class TicketFollower(SQLModel, table=True):
@@ -211,6 +227,11 @@ class Notice(SQLModel, table=True):
     created_at: datetime
     receipt_by: datetime
     next_action_at: datetime | None = Field(default=None, index=True)   # the receipt deadline, until done
+
+    @property
+    def source(self) -> Address:
+        """Where the admin sent it from: the room, or the admin (1:1)."""
+        return Address.room(self.source_room_id, self.source_room_topic) or Address.of_person(self.sender_id)
 
 
 class NoticeTarget(SQLModel, table=True):
