@@ -3,7 +3,6 @@ from bot.departments import find_department
 from bot.dispatch import Context, Router, parse_ticket_no, split_ticket
 from bot.domain import texts
 from bot.errors import UserError
-from bot.privacy import mask_private
 
 router = Router("tickets")
 
@@ -26,7 +25,7 @@ async def query(ctx: Context, args: str) -> str:
     if not args:
         return texts.ticket_list(ctx.tickets.open_for(ctx.actor.contact_id), ctx.org.settings.tz)
     no = parse_ticket_no(split_ticket(args)[0], USAGE_QUERY)
-    return mask_private(ctx.tickets.detail(no))
+    return ctx.tickets.detail(no, ctx.actor)
 
 
 @router.command("受理", usage=USAGE_ACCEPT, summary="受理工单")

@@ -22,6 +22,9 @@ TICKET_STAFF = HANDLER_ROLES | {"liaison"} | ADMIN_ROLES           # may take on
 ADMINS_AND_WORKERS = frozenset({"admin", "grid_worker"})
 WORKERS = TICKET_STAFF                                             # "grid_worker and above"
 DECIDERS = HANDLER_ROLES | ADMIN_ROLES                             # decide a 待确认 message
+# Staff of a node: whoever holds a role there other than resident (SPEC §5.1 "staff whose reach
+# contains its node" may read its tickets).
+NODE_STAFF = frozenset({"admin", "grid_worker", "police", "central_household"})
 
 EVERYONE, ROLE, ROOM, OBJECT = "everyone", "role", "room", "object"
 

@@ -204,6 +204,8 @@ def ticket_list(tickets: list[Ticket], tz: ZoneInfo) -> str:
 
 
 def _short(text: str, limit: int = 20) -> str:
+    """The beginning of a text, masked before it is cut (a cut number could not be recognised after)."""
+    text = mask_private(text)
     return text if len(text) <= limit else text[:limit] + "…"
 
 
@@ -228,7 +230,7 @@ def unsure_lines(rows, tz: ZoneInfo) -> list[str]:
     if not rows:
         return []
     lines = [f"【待确认】机器人拿不准是否要登记的消息 {len(rows)} 条（登记发 #确认 Q号，不是问题发 #忽略 Q号）："]
-    lines += [f"· {r.no}｜{when(r.created_at, tz)}｜{r.sender_name or '群友'}：{_short(mask_private(r.text), 40)}"
+    lines += [f"· {r.no}｜{when(r.created_at, tz)}｜{r.sender_name or '群友'}：{_short(r.text, 40)}"
               for r in rows]
     return lines
 
@@ -236,6 +238,7 @@ def unsure_lines(rows, tz: ZoneInfo) -> list[str]:
 FORWARDED_RECORD = "【转发聊天记录】"   # heads a ticket opened from a forwarded chat record
 NOT_FOUND = "未找到工单 {no}"
 NOT_ALLOWED_HANDLE = "只有该工单的处理人、所在网格的网格员、{dept}联络员或上级管理员可以{action}工单 {no}。"
+NOT_ALLOWED_READ = "无权查看工单 {no}"
 NOT_ALLOWED_RATE = "只有上报人可以评价工单 {no}。"
 NOT_ALLOWED_CANCEL = "只有上报人或管理员可以撤销工单 {no}。"
 BAD_STATUS = "工单 {no} 当前状态为“{status}”，不能{action}。"

@@ -14,7 +14,7 @@ from bot.domain import learning, texts
 from bot.domain.deadlines import due_after, ticket_deadlines
 from bot.domain.evidence import evidence_of
 from bot.domain.org import OrgDirectory, Room
-from bot.domain.permissions import ADMIN_ROLES, HANDLER_ROLES
+from bot.domain.permissions import ADMIN_ROLES, HANDLER_ROLES, NODE_STAFF
 from bot.domain.similarity import similar
 from bot.domain.timers import TicketTimers
 from bot.errors import UserError
@@ -187,8 +187,10 @@ class TicketService:
     def followers(self, t: Ticket) -> list[TicketFollower]:
         return list(self.s.exec(select(TicketFollower).where(TicketFollower.ticket_id == t.id)).all())
 
-    def detail(self, no: str) -> str:
+    def detail(self, no: str, viewer: Actor) -> str:
         t = self.get(no)
+        if not self.may_read(t, viewer.contact_id):
+            raise UserError(texts.NOT_ALLOWED_READ.format(no=no))
         return texts.ticket_detail(t, self.org.node(t.node_id).path, self._name(t.assignee_id), self.events(t),
                                    self.org.settings.tz, evidence_of(self.s, t))
 
@@ -334,6 +336,14 @@ class TicketService:
         return t
 
     # ---- rules ----------------------------------------------------------------------------
+    def may_read(self, t: Ticket, contact_id: str) -> bool:
+        """SPEC §5.1: its reporter and followers, staff whose reach contains its node, the liaisons of
+        its department (and so admins above). Nobody else sees another person's report."""
+        if contact_id == t.reporter_id or self.s.get(TicketFollower, (t.id, contact_id)) is not None:
+            return True
+        return (self.org.is_liaison(contact_id, t.department)
+                or self.org.holds_role(contact_id, NODE_STAFF, self.org.node(t.node_id)))
+
     def may_handle(self, t: Ticket, contact_id: str) -> bool:
         """Assignee, grid_worker/police of the ticket's grid (or above), the department's liaison, or an
         admin over the ticket's node."""
