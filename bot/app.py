@@ -22,7 +22,7 @@ from bot.errors import UserError, report_crash
 from bot.outbox import DEFAULT_ACCOUNT, DEFAULT_PACE, Delivery, Outbox
 from bot.storage.db import session
 from bot.storage.models import SeenMessage
-from bot.transport import Incoming, Transport, clean_incoming
+from bot.transport import Hooks, Incoming, Transport, clean_incoming
 
 log = logging.getLogger("gridbot")
 
@@ -31,24 +31,25 @@ APOLOGY = "抱歉，处理这条消息时出错了，已记录，请稍后再试
 
 class Bot:
     def __init__(self, engine: Engine, clock: Clock, dispatcher: Dispatcher, classifier, transport: Transport,
-                 due_work=None, pace: timedelta = DEFAULT_PACE,
-                 sleep: Callable[[float], Awaitable[None]] | None = None, export_dir: str = "exports",
-                 account: str = DEFAULT_ACCOUNT):
+                 due_work=None, pace: timedelta = DEFAULT_PACE, live: bool = False, export_dir: str = "exports",
+                 account: str = DEFAULT_ACCOUNT, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 hooks: Hooks = Hooks()):
+        """`live`: a real clock and a background sender that sleeps out the pace with `sleep`
+        (production, the demo); otherwise inline delivery on a steppable clock (replay, tests).
+        `hooks`: what the transport may call besides dispatch; by default a tick does the due work
+        and the end of input lets the queue drain."""
         self.engine = engine
         self.clock = clock
+        self.hooks = Hooks(tick=hooks.tick or self.tick, login=hooks.login, end=hooks.end or self.finish)
         self.dispatcher = dispatcher
         # The bundled weights, or this database's own once `gridbot train --db` saved them.
         self.classifiers = CountyClassifier(classifier)
         self.transport = transport
         self.export_dir = export_dir
         self.due_work = due_work          # scheduler.DueWork, when timing is wired in
-        self.delivery = Delivery(engine, clock, transport, lambda: self.tz, pace=pace, sleep=sleep, account=account,
-                                 process=due_work.holder if due_work is not None else "")
+        self.delivery = Delivery(engine, clock, transport, lambda: self.tz, pace=pace, live=live, account=account,
+                                 process=due_work.holder if due_work is not None else "", sleep=sleep)
         self._tz: ZoneInfo | None = None
-        # Live (a real clock, pacing by sleeping): one background worker sends, so a long fan-out
-        # never holds up handling the next message and pacing is never shared by two senders.
-        self._wake = asyncio.Event()
-        self._worker: asyncio.Task | None = None
 
     @property
     def classifier(self):
@@ -67,11 +68,10 @@ class Bot:
     async def run(self) -> None:
         try:
             await self.deliver()
-            await self.transport.start(self.dispatch)
-            await self.delivered()       # end of input: what is due now still goes out
+            await self.transport.start(self.dispatch, self.hooks)
+            await self.delivery.drained()     # end of input: what is due now still goes out
         finally:
-            if self._worker is not None and not self._worker.done():
-                self._worker.cancel()
+            self.delivery.cancel()
             self.stop()
 
     async def dispatch(self, msg: Incoming) -> None:
@@ -106,8 +106,8 @@ class Bot:
         with session(self.engine) as s:
             self.classifiers.refresh(s)
         if self.due_work is not None:
-            live = self.delivery.sleep is not None
-            await self.due_work.run_until(until or self.clock.now(), self.delivery, self.deliver if live else None)
+            await self.due_work.run_until(until or self.clock.now(), self.delivery,
+                                          self.deliver if self.delivery.live else None)
         else:
             await self.deliver()
 
@@ -123,27 +123,8 @@ class Bot:
             self.due_work.release()
 
     async def deliver(self) -> None:
-        """Send what is due: inline on a virtual clock; live, by waking the one delivery worker."""
-        if self.delivery.sleep is None:
-            await self.delivery.deliver()
-            return
-        self._wake.set()
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._delivery_loop(), name="delivery")
-
-    async def delivered(self) -> None:
-        """Wait until the delivery worker (live mode) has sent everything due."""
-        if self._worker is not None:
-            await self._worker
-
-    async def _delivery_loop(self) -> None:
-        while self._wake.is_set():
-            self._wake.clear()
-            try:
-                await self.delivery.deliver()
-            except Exception as exc:
-                report_crash(log, "delivery (queued messages wait for the next sweep)", exc)
-                return
+        """Send what is due (the delivery decides how: inline, or by waking its worker)."""
+        await self.delivery.kick()
 
     def _first_sighting(self, s, msg: Incoming) -> bool:
         """Record the message id; False when it was handled before (a redelivery or a replay rerun)."""

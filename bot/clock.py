@@ -11,12 +11,24 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+class SteppableClock:
+    """A clock that due work may move forward to each due moment (replay's, the demo's /time jumps),
+    so every message carries the time it was due. The system clock is not one: live, due work does
+    what is due now."""
+
+    def now(self) -> datetime:
+        raise NotImplementedError
+
+    def advance_to(self, when: datetime) -> None:
+        raise NotImplementedError
+
+
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
 
-class VirtualClock:
+class VirtualClock(SteppableClock):
     """A clock that only moves when told to (replay); it never goes backwards."""
 
     def __init__(self, start: datetime) -> None:
@@ -36,7 +48,7 @@ class VirtualClock:
         self.advance_to(self._now + delta)
 
 
-class OffsetClock:
+class OffsetClock(SteppableClock):
     """Wall-clock time shifted by an offset the user moves forward (the terminal demo's /time).
     With `start`, it begins at that moment and runs on with the wall clock (`--start-at`)."""
 

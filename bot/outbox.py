@@ -3,6 +3,7 @@ them, then delivered in order of priority. A crash loses no queued message and d
 Every text is masked here (phone and ID numbers, bot/privacy.py) on its way in."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
@@ -90,23 +91,58 @@ DEFAULT_ACCOUNT = "default"
 
 class Delivery:
     """Sends due outbox rows through the transport, most urgent first, at most one message per
-    `pace` per bot account. With a `sleep` (production) it waits out the pace; without one (a
-    virtual clock) it stops and reports the next slot through `next_at`, which replay steps to —
-    so each replayed message carries the time it would really have gone out."""
+    `pace` per bot account.
+
+    Two modes, chosen by whoever builds it. Live (production, the terminal demo): one background
+    worker sends and waits out the pace by sleeping, so a long fan-out never holds up handling the
+    next message and pacing is never shared by two senders. Inline (`live=False`: replay, tests, a
+    /time jump): `deliver` sends what is due now and stops at the next paced slot, which it reports
+    through `next_at` for the caller to step the clock to — so each message carries the time it
+    would really have gone out."""
 
     def __init__(self, engine: Engine, clock: Clock, transport: Transport, tz: Callable[[], ZoneInfo],
-                 pace: timedelta = DEFAULT_PACE, sleep: Callable[[float], Awaitable[None]] | None = None,
-                 account: str = DEFAULT_ACCOUNT, process: str = "") -> None:
+                 pace: timedelta = DEFAULT_PACE, live: bool = False, account: str = DEFAULT_ACCOUNT,
+                 process: str = "", sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.engine = engine
         self.clock = clock
         self.transport = transport
         self.tz = tz
         self.pace = pace
+        self.live = live
         self.sleep = sleep
         self.account = account
         self.process = process
         self.blocked = False       # the transport was unavailable at the last attempt
-        hold_sole_use(engine.url, self)     # every bot process has exactly one Delivery
+        self._wake = asyncio.Event()
+        self._worker: asyncio.Task | None = None
+        hold_sole_use(engine.url, self)     # one SQLite file, one bot process
+
+    async def kick(self) -> None:
+        """Send what is due: inline now, or, live, by waking the one background worker."""
+        if not self.live:
+            await self.deliver()
+            return
+        self._wake.set()
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._work(), name="delivery")
+
+    async def drained(self) -> None:
+        """Wait until the live worker has sent everything due."""
+        if self._worker is not None:
+            await self._worker
+
+    def cancel(self) -> None:
+        if self._worker is not None and not self._worker.done():
+            self._worker.cancel()
+
+    async def _work(self) -> None:
+        while self._wake.is_set():
+            self._wake.clear()
+            try:
+                await self.deliver()
+            except Exception as exc:
+                report_crash(log, "delivery (queued messages wait for the next sweep)", exc)
+                return
 
     def _record_pace(self, s: Session, at: datetime) -> None:
         pace = s.get(SendPace, self.account)
@@ -163,7 +199,7 @@ class Delivery:
                     return sent
                 slot = self._slot(s)
                 if slot is not None and slot > now:
-                    if self.sleep is None:
+                    if not self.live:
                         return sent
                     wait = (slot - now).total_seconds()
                 else:

@@ -1,7 +1,6 @@
 """Assembling a running bot from settings: database, org import, classifier, transport."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from bot.storage.db import make_engine, session
 from bot.storage.models import DepartmentRoom, Membership
 from bot.transports.console import ConsoleDirectory, ConsoleTransport, Person
 from bot.transports.replay import ReplayTransport
+from bot.transport import Hooks
 from handlers import build_dispatcher
 from scheduler import DueWork
 from scheduler.production import start_scheduler
@@ -77,44 +77,47 @@ def console_directory(engine: Engine) -> ConsoleDirectory:
                                 start_room=start)
 
 
-def console_bot(config: Config, stdin: TextIO | None = None, stdout: TextIO | None = None,
-                classifier=None) -> Bot:
+def open_database(config: Config, clock: Clock):
+    """The configured database, migrated, with the org file imported first when one is given."""
     engine = make_engine(config.db)
-    clock = OffsetClock(start=config.start_at)
     if config.org:
         import_org(engine, config.org, clock)
+    return engine
+
+
+def build_bot(config: Config, engine, clock: Clock, transport, *, live: bool, classifier=None,
+              hooks: Hooks = Hooks()) -> Bot:
+    """The one way a bot is put together; the transports differ only in what they bring."""
+    return Bot(engine, clock, build_dispatcher(), classifier or load_classifier(config), transport,
+               DueWork(engine, clock), pace=timedelta(seconds=config.send_interval), live=live,
+               export_dir=config.export_dir, account=config.account, hooks=hooks)
+
+
+def console_bot(config: Config, stdin: TextIO | None = None, stdout: TextIO | None = None,
+                classifier=None) -> Bot:
+    clock = OffsetClock(start=config.start_at)
+    engine = open_database(config, clock)
     transport = ConsoleTransport(console_directory(engine), clock, stdin=stdin, stdout=stdout,
                                  real_time=config.start_at is None)
-    pace = timedelta(seconds=config.send_interval)
-    due_work = DueWork(engine, clock)
-    bot = Bot(engine, clock, build_dispatcher(), classifier or load_classifier(config), transport, due_work,
-              pace=pace, sleep=asyncio.sleep, export_dir=config.export_dir, account=config.account)
-    # During a /time jump messages go out inline, as in replay: the pacing slots are steps of the
-    # stopped clock instead of real sleeps, so each goes out at the moment it was due.
-    inline = Delivery(engine, clock, transport, lambda: bot.tz, pace=pace, account=config.account,
-                      process=due_work.holder)
 
     async def jump(target: datetime) -> None:
-        await due_work.run_until(target, inline)
+        # During a /time jump messages go out inline, as in replay: the pacing slots are steps of the
+        # stopped clock instead of real sleeps, so each goes out at the moment it was due.
+        await bot.due_work.run_until(target, inline)
         await bot.deliver()          # what is paced beyond the target goes on live
 
-    transport.on_tick = jump
+    bot = build_bot(config, engine, clock, transport, live=True, classifier=classifier, hooks=Hooks(tick=jump))
+    inline = Delivery(engine, clock, transport, lambda: bot.tz, pace=bot.delivery.pace, account=config.account,
+                      process=bot.due_work.holder)
     return bot
 
 
 def replay_bot(config: Config, lines: Iterable[str], out: TextIO | None = None, err: TextIO | None = None,
                classifier=None) -> Bot:
-    engine = make_engine(config.db)
+    engine = open_database(config, SystemClock())    # the org's import time is real, the scenario's is not
     clock = VirtualClock(datetime(1970, 1, 1, tzinfo=UTC))
-    if config.org:
-        import_org(engine, config.org, SystemClock())
     transport = ReplayTransport(lines, clock, out=out, err=err)
-    bot = Bot(engine, clock, build_dispatcher(), classifier or load_classifier(config), transport,
-              DueWork(engine, clock), pace=timedelta(seconds=config.send_interval), export_dir=config.export_dir,
-              account=config.account)
-    transport.on_tick = bot.tick
-    transport.on_end = bot.finish
-    return bot
+    return build_bot(config, engine, clock, transport, live=False, classifier=classifier)
 
 
 def wechaty_bot(config: Config, clock: Clock | None = None, classifier=None) -> Bot:
@@ -131,24 +134,19 @@ def wechaty_bot(config: Config, clock: Clock | None = None, classifier=None) -> 
         from bot.transports.wechaty import WechatySettings, WechatyTransport
     except ImportError as err:
         raise ConfigError(f"wechaty 通道需要可选依赖：pip install 'gridbot[wechaty]'（{err}）") from err
-    engine = make_engine(config.db)
     clock = clock or (OffsetClock(start=config.start_at) if config.start_at else SystemClock())
-    if config.org:
-        import_org(engine, config.org, clock)
+    engine = open_database(config, clock)
     transport = WechatyTransport(WechatySettings(
         token=config.wechaty_token, endpoint=config.wechaty_endpoint,
         attachments_dir=Path(config.attachments_dir).expanduser().resolve(), plugin_port=config.wechaty_port,
         login_timeout=config.login_timeout))
-    bot = Bot(engine, clock, build_dispatcher(), classifier or load_classifier(config), transport,
-              DueWork(engine, clock), pace=timedelta(seconds=config.send_interval), sleep=asyncio.sleep,
-              export_dir=config.export_dir, account=config.account)
 
-    async def on_login(rooms) -> None:
+    async def logged_in(rooms) -> None:
         # Bind the org's groups first, so messages queued under a topic go to the right group id.
         bind_rooms_found(engine, [(r.room_id, r.topic) for r in rooms], account=config.account)
         await bot.deliver()
 
-    transport.on_login = on_login
+    bot = build_bot(config, engine, clock, transport, live=True, classifier=classifier, hooks=Hooks(login=logged_in))
     return bot
 
 

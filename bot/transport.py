@@ -8,6 +8,7 @@ import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Protocol
 
 
@@ -154,8 +155,30 @@ class TransportUnavailable(Exception):
 Dispatch = Callable[[Incoming], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class RoomInfo:
+    """A group the bot's account sits in, as the transport found it at login."""
+
+    room_id: str
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hooks:
+    """What the bot offers a transport besides `dispatch`; a transport calls those it has a use for.
+
+    - `tick(at)`: do everything due up to `at` (replay's lines and ticks, the demo's /time);
+    - `login(rooms)`: the account logged in and sits in `rooms` (bind them, send what waited);
+    - `end()`: the input is over; let what is queued go out at its paced times (replay).
+    """
+
+    tick: Callable[[datetime], Awaitable[None]] | None = None
+    login: Callable[[list[RoomInfo]], Awaitable[None]] | None = None
+    end: Callable[[], Awaitable[None]] | None = None
+
+
 class Transport(Protocol):
-    async def start(self, dispatch: Dispatch) -> None:
+    async def start(self, dispatch: Dispatch, hooks: Hooks = Hooks()) -> None:
         """Deliver incoming messages to `dispatch` until the source ends or stop() is called."""
 
     async def send(self, out: Outgoing) -> None: ...

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from bot.clock import Clock
+from bot.clock import Clock, SteppableClock
 from bot.domain.notices import NoticeService
 from bot.domain.org import OrgDirectory
 from bot.domain.timers import ACTIVE, TicketTimers
@@ -126,7 +126,7 @@ class DueWork:
             failed.clear()
         live = deliver is not None
         watch = None if live else delivery
-        advance = getattr(self.clock, "advance_to", None)
+        advance = self.clock.advance_to if isinstance(self.clock, SteppableClock) else None
         if self._org_ready():
             self.is_leader()        # take or renew the lease first, so the leader sees all due work
         for _ in range(MAX_STEPS):
@@ -151,7 +151,7 @@ class DueWork:
     async def drain(self, delivery: Delivery) -> None:
         """Deliver what is queued for now or earlier, stepping through the pacing slots."""
         end = self.clock.now()
-        advance = getattr(self.clock, "advance_to", None)
+        advance = self.clock.advance_to if isinstance(self.clock, SteppableClock) else None
         for _ in range(MAX_STEPS):
             await delivery.deliver()
             with session(self.engine) as s:

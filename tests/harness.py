@@ -39,15 +39,18 @@ class RecordingTransport:
 
 class Harness:
     def __init__(self, db_url: str, classifier, start: datetime, org: Path = ORG_SMALL,
-                 pace: timedelta = timedelta(0), export_dir: str = "exports", running: bool = False) -> None:
+                 pace: timedelta = timedelta(0), export_dir: str = "exports", running: bool = False,
+                 sleep=None) -> None:
         """`running`: the clock starts at `start` and runs on with the wall clock between two reads, as
-        a live bot's does (a virtual clock would hide a bug of reading it twice)."""
+        a live bot's does (a virtual clock would hide a bug of reading it twice). `sleep`: deliver
+        live, as production does — a background sender pausing with this coroutine function."""
         self.engine = make_engine(db_url)
         self.clock = OffsetClock(start=start) if running else VirtualClock(start)
         import_org(self.engine, str(org), self.clock)
         self.transport = RecordingTransport()
         self.bot = Bot(self.engine, self.clock, build_dispatcher(), classifier, self.transport,
-                       DueWork(self.engine, self.clock), pace=pace, export_dir=export_dir)
+                       DueWork(self.engine, self.clock), pace=pace, export_dir=export_dir,
+                       **({"live": True, "sleep": sleep} if sleep is not None else {}))
         self._ids = itertools.count(1)
 
     async def say(self, sender: str, text: str, room: str | None = None, *, name: str = "",

@@ -1,6 +1,8 @@
 """The terminal demo as a person uses it: typed lines in, every room's messages out, and /time jumps
 that step through each due moment, so every message is stamped with the time it was due."""
 import io
+
+from bot.transport import Hooks
 import os
 import re
 import subprocess
@@ -134,8 +136,7 @@ async def test_time_jumps_by_a_duration_or_to_a_time_of_day(tmp_path, arg, now, 
     async def on_tick(target: datetime) -> None:
         targets.append(target)
 
-    transport.on_tick = on_tick
-    await transport.start(dispatch=None)
+    await transport.start(dispatch=None, hooks=Hooks(tick=on_tick))
     assert targets == [expected]
     assert f"现在是 {expected:%Y-%m-%d %H:%M}" in out.getvalue()
 

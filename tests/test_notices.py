@@ -177,7 +177,7 @@ def test_acknowledgement_words(text, ack):
     assert is_acknowledgement(text) is ack
 
 
-async def test_live_fan_out_does_not_hold_up_the_next_message(paced):
+async def test_live_fan_out_does_not_hold_up_the_next_message(new_db, classifier):
     """Live, pacing sleeps in a background worker: a report is handled while a fan-out is waiting."""
     import asyncio
 
@@ -189,7 +189,7 @@ async def test_live_fan_out_does_not_hold_up_the_next_message(paced):
         await gate.wait()                 # the pacing pause lasts until the test lets it go
         paced.clock.advance(timedelta(seconds=seconds))
 
-    paced.bot.delivery.sleep = paced_sleep
+    paced = Harness(new_db("n"), classifier, at(2026, 11, 25, 9, 0), pace=timedelta(seconds=1.5), sleep=paced_sleep)
     await paced.bot.dispatch(Incoming(msg_id="n1", sender_id=CHEN, text="#通知 防汛值班安排已下发，请查收",
                                       room_id=COUNTY, room_topic=COUNTY))
     await paced.bot.dispatch(Incoming(msg_id="r1", sender_id="wxid_res_zhang", text="5栋楼下着火了，浓烟很大，快来人",
@@ -199,14 +199,14 @@ async def test_live_fan_out_does_not_hold_up_the_next_message(paced):
         await asyncio.sleep(0)                              # let the worker run up to its first pause
     assert len(paced.transport.sent) == 1                   # one message, then the pacing pause
     gate.set()
-    await paced.bot.delivered()
+    await paced.bot.delivery.drained()
     sent = paced.transport.sent
     fire = [i for i, o in enumerate(sent) if "T1" in o.text]
     notice = [i for i, o in enumerate(sent) if o.text.startswith("【通知 N1】")]
     assert len(notice) == len(BELOW_COUNTY) and max(fire) < min(notice)
 
 
-async def test_live_sweep_with_messages_waiting_logs_no_error(paced, caplog):
+async def test_live_sweep_with_messages_waiting_logs_no_error(new_db, classifier, caplog):
     import asyncio
     import logging
 
@@ -216,11 +216,11 @@ async def test_live_sweep_with_messages_waiting_logs_no_error(paced, caplog):
         paced.clock.advance(timedelta(seconds=seconds))
         await asyncio.sleep(0)
 
-    paced.bot.delivery.sleep = paced_sleep
+    paced = Harness(new_db("n"), classifier, at(2026, 11, 25, 9, 0), pace=timedelta(seconds=1.5), sleep=paced_sleep)
     await paced.bot.dispatch(Incoming(msg_id="n1", sender_id=CHEN, text="#通知 防汛值班安排已下发，请查收",
                                       room_id=COUNTY, room_topic=COUNTY))
     with caplog.at_level(logging.ERROR):
         await paced.bot.tick()                       # the sweep while the fan-out is still queued
-        await paced.bot.delivered()
+        await paced.bot.delivery.drained()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(notices(paced.transport.sent)) == len(BELOW_COUNTY)

@@ -8,7 +8,6 @@ import os
 import re
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TextIO
@@ -16,10 +15,9 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import OffsetClock
 from bot.outbox import quiet_until
-from bot.transport import Dispatch, ForwardedItem, Incoming, Outgoing
+from bot.transport import Dispatch, ForwardedItem, Hooks, Incoming, Outgoing
 from nlp.timeexpr import TimeExprError, parse_time
 
-Tick = Callable[[datetime], Awaitable[None]]   # do everything due up to the given moment
 
 
 @dataclass(frozen=True)
@@ -74,12 +72,12 @@ def jump_target(text: str, now: datetime) -> datetime:
 
 
 class ConsoleTransport:
-    def __init__(self, directory: ConsoleDirectory, clock: OffsetClock, on_tick: Tick | None = None,
+    def __init__(self, directory: ConsoleDirectory, clock: OffsetClock,
                  stdin: TextIO | None = None, stdout: TextIO | None = None, real_time: bool = True) -> None:
         self.dir = directory
         self.clock = clock
         self.real_time = real_time      # the clock started at the wall clock's time, not at --start-at
-        self.on_tick = on_tick
+        self.hooks = Hooks()
         self.stdin = stdin or sys.stdin
         self.out = stdout or sys.stdout
         # Start as a resident in a neighbourhood group, where problems are usually reported.
@@ -106,7 +104,8 @@ class ConsoleTransport:
     def _where(self) -> str:
         return f"群「{self.room}」" if self.room else "与机器人私聊"
 
-    async def start(self, dispatch: Dispatch) -> None:
+    async def start(self, dispatch: Dispatch, hooks: Hooks = Hooks()) -> None:
+        self.hooks = hooks
         self._print(f"gridbot 演示 —— {self.dir.county}（示例数据）")
         origin = "现在的真实时间" if self.real_time else " --start-at 指定的时间"
         self._print(f"时钟从{origin}开始（{self._now()}），随真实时间走，可用 /time 快进。")
@@ -202,8 +201,8 @@ class ConsoleTransport:
             # Stopped, the clock is stepped to each due moment in turn, so what falls due on the way
             # happens then and is stamped then (as in replay), and the jump takes no real time.
             with self.clock.stopped():
-                if self.on_tick is not None:
-                    await self.on_tick(target)
+                if self.hooks.tick is not None:
+                    await self.hooks.tick(target)
                 self.clock.advance_to(target)
         self._print(f"现在是 {self._now()}" + ("（免打扰时段）" if self._quiet() else ""))
 

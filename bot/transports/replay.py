@@ -4,14 +4,13 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime, tzinfo
 from typing import TextIO
 
 from bot.clock import VirtualClock
-from bot.transport import Dispatch, ForwardedItem, Incoming, Outgoing
+from bot.transport import Dispatch, ForwardedItem, Hooks, Incoming, Outgoing
 
-Tick = Callable[[datetime], Awaitable[None]]   # do everything due up to the given moment
 
 
 class ReplayError(ValueError):
@@ -80,18 +79,16 @@ def parse_line(data: dict) -> Incoming:
 
 
 class ReplayTransport:
-    def __init__(self, lines: Iterable[str], clock: VirtualClock, on_tick: Tick | None = None,
-                 out: TextIO | None = None, err: TextIO | None = None) -> None:
+    def __init__(self, lines: Iterable[str], clock: VirtualClock, out: TextIO | None = None,
+                 err: TextIO | None = None) -> None:
         self.lines = lines
         self.clock = clock
-        self.on_tick = on_tick
-        self.on_end: Callable[[], Awaitable[None]] | None = None
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.tz: tzinfo | None = None
         self.sent: list[dict] = []
 
-    async def start(self, dispatch: Dispatch) -> None:
+    async def start(self, dispatch: Dispatch, hooks: Hooks = Hooks()) -> None:
         for lineno, line in enumerate(self.lines, 1):
             if not line.strip():
                 continue
@@ -108,13 +105,13 @@ class ReplayTransport:
                 print(f"第{lineno}行已跳过：{err}", file=self.err)
                 continue
             self.tz = at.tzinfo
-            if self.on_tick is not None:
-                await self.on_tick(at)
+            if hooks.tick is not None:
+                await hooks.tick(at)
             self.clock.advance_to(at)
             if incoming is not None:
                 await dispatch(incoming)
-        if self.on_end is not None:
-            await self.on_end()
+        if hooks.end is not None:
+            await hooks.end()
 
     async def send(self, out: Outgoing) -> None:
         now = self.clock.now().astimezone(self.tz)

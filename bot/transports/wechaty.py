@@ -7,7 +7,7 @@ retries once and then crashes, and never calls on_login again). Until the first 
 log in within `login_timeout` seconds of starting (a QR scan in progress extends it) or start() raises
 LoginFailed; after that it reconnects forever, waiting 1, 2, 4 … 60 s between attempts (reset by a
 login). While not logged in, send() raises TransportUnavailable, so the outbox keeps the messages;
-`on_login` (wired to room binding + delivery by the runtime) sends them in order after each login.
+the login hook (`Hooks.login`, wired to room binding + delivery by the runtime) sends them in order after each login.
 """
 from __future__ import annotations
 
@@ -16,13 +16,12 @@ import contextlib
 import logging
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from bot.errors import report_crash
-from bot.transport import Dispatch, ForwardedItem, Incoming, Outgoing, TransportUnavailable
+from bot.transport import Dispatch, ForwardedItem, Hooks, Incoming, Outgoing, RoomInfo, TransportUnavailable
 from bot.transports import wechaty_compat as sdk
 
 log = logging.getLogger("gridbot.wechaty")
@@ -52,13 +51,6 @@ class WechatySettings:
     backoff_max: float = 60.0
 
 
-@dataclass(frozen=True)
-class RoomInfo:
-    room_id: str
-    topic: str
-
-
-OnLogin = Callable[[list[RoomInfo]], Awaitable[None]]
 
 
 class _Client(sdk.Wechaty):
@@ -89,9 +81,9 @@ class _Client(sdk.Wechaty):
 
 
 class WechatyTransport:
-    def __init__(self, settings: WechatySettings, on_login: OnLogin | None = None) -> None:
+    def __init__(self, settings: WechatySettings) -> None:
         self.settings = settings
-        self.on_login = on_login
+        self.hooks = Hooks()
         self.plugin_port: int | None = None
         self._client: _Client | None = None
         self._online = False
@@ -112,7 +104,8 @@ class WechatyTransport:
         return self._online
 
     # ---- the seam -------------------------------------------------------------------------
-    async def start(self, dispatch: Dispatch) -> None:
+    async def start(self, dispatch: Dispatch, hooks: Hooks = Hooks()) -> None:
+        self.hooks = hooks
         self.plugin_port = self._pick_plugin_port()
         worker = asyncio.create_task(self._dispatch_loop(dispatch), name="wechaty-dispatch")
         try:
@@ -327,9 +320,9 @@ class WechatyTransport:
         self._login_seen.set()
         log.info("logged in to WeChat as %s (%s); the bot is in %d groups", contact.name, contact.contact_id,
                  len(rooms))
-        if self.on_login is not None:
+        if self.hooks.login is not None:
             try:
-                await self.on_login(rooms)
+                await self.hooks.login(rooms)
             except Exception as exc:
                 report_crash(log, "login hook (room binding / delivery of queued messages)", exc)
 
