@@ -15,6 +15,9 @@ from bot.clock import Clock
 from bot.dispatch import Context, Dispatcher
 from bot.domain.learning import CountyClassifier
 from bot.domain.notices import NoticeService
+from bot.domain.reminders import Reminders
+from bot.domain.stats import AdminView
+from bot.domain.unsure import UnsureService
 from bot.domain.org import NotImported, OrgDirectory
 from bot.domain.texts import NO_ORG
 from bot.domain.tickets import Actor, TicketService
@@ -79,15 +82,9 @@ class Bot:
         with session(self.engine) as s:
             if not self._first_sighting(s, msg):
                 return
-            org = OrgDirectory(s)
-            outbox = Outbox(s, self.clock)
             if not self.classifiers.checked:
                 self.classifiers.refresh(s)
-            ctx = Context(msg=msg, session=s, actor=self._actor(org, msg), room=org.room(msg.room_id, msg.room_topic),
-                          org=org, tickets=TicketService(s, self.clock, org, outbox),
-                          notices=NoticeService(s, self.clock, org, outbox), clock=self.clock,
-                          outbox=outbox, classifier=self.classifier, dispatcher=self.dispatcher,
-                          delivery=self.delivery, export_dir=self.export_dir)
+            ctx = self._context(s, msg)
             try:
                 await self.dispatcher.handle(ctx)
             except (UserError, NotImported) as err:
@@ -125,6 +122,19 @@ class Bot:
     async def deliver(self) -> None:
         """Send what is due (the delivery decides how: inline, or by waking its worker)."""
         await self.delivery.kick()
+
+    def _context(self, s, msg: Incoming) -> Context:
+        """The services of one unit of work, all on one session and one outbox."""
+        org = OrgDirectory(s)
+        outbox = Outbox(s, self.clock)
+        tickets = TicketService(s, self.clock, org, outbox)
+        return Context(
+            msg=msg, actor=self._actor(org, msg), room=org.room(msg.room_id, msg.room_topic),
+            account=self.delivery.account, org=org, tickets=tickets,
+            notices=NoticeService(s, self.clock, org, outbox, self.delivery.finish_estimate),
+            unsure=UnsureService(s, self.clock, org, tickets), admin=AdminView(s, self.clock, org, self.export_dir),
+            reminders=Reminders(outbox), clock=self.clock, classifier=self.classifier,
+            dispatcher=self.dispatcher, reply_to=outbox.post)
 
     def _first_sighting(self, s, msg: Incoming) -> bool:
         """Record the message id; False when it was handled before (a redelivery or a replay rerun)."""

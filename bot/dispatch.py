@@ -12,15 +12,15 @@ import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlmodel import Session
-
 from bot.clock import Clock
 from bot.domain import permissions
 from bot.domain.org import OrgDirectory, Room
 from bot.domain.notices import NoticeService
+from bot.domain.reminders import Reminders
+from bot.domain.stats import AdminView
 from bot.domain.tickets import Actor, TicketService
+from bot.domain.unsure import UnsureService
 from bot.errors import UserError
-from bot.outbox import Delivery, Outbox
 from bot.transport import Incoming, Outgoing
 from nlp import Classifier
 from nlp.classifier import split_quote
@@ -34,24 +34,28 @@ _TICKET_NO = re.compile(r"^[Tt]?(\d{1,9})$")
 
 @dataclass
 class Context:
+    """One message being handled: what was said, by whom, where, and the domain services of its unit
+    of work. Handlers parse, call a service and format; they never touch the session or the outbox."""
+
     msg: Incoming
-    session: Session
     actor: Actor
-    room: Room
+    room: Room                       # the org's node or department room it was said in, if any
+    account: str                     # the bot account that received it
     org: OrgDirectory
     tickets: TicketService
     notices: NoticeService
+    unsure: UnsureService
+    admin: AdminView
+    reminders: Reminders
     clock: Clock
-    outbox: Outbox
     classifier: Classifier
     dispatcher: Dispatcher
-    delivery: Delivery
-    export_dir: str
+    reply_to: Callable[[Outgoing], None]
     quoted: str | None = None        # a command sent as a quoted reply: the quoted message's text
 
     def reply(self, text: str, mentions: tuple[str, ...] = (), file_path: str | None = None) -> None:
         """Answer where the message came from."""
-        self.outbox.post(Outgoing.at(self.msg.address, text, mentions, file_path=file_path))
+        self.reply_to(Outgoing.at(self.msg.address, text, mentions, file_path=file_path))
 
 
 CommandHandler = Callable[[Context, str], Awaitable[str | None]]

@@ -37,5 +37,5 @@ async def bind(ctx: Context, args: str) -> str:
     if not ctx.org.holds_role(ctx.actor.contact_id, ADMIN_ROLES, node):
         raise UserError(NOT_ADMIN)
     before = ctx.room.node.path if ctx.room.node is not None else None
-    ctx.org.bind_room(ctx.msg.room_id, node_path=node.path, account=ctx.delivery.account)
+    ctx.org.bind_room(ctx.msg.room_id, node_path=node.path, account=ctx.account)
     return _bound(node.path, before)

@@ -3,7 +3,6 @@ transport could not read gets a request to forward the messages one by one inste
 from pathlib import Path
 
 from bot.dispatch import Context, Router
-from bot.domain.evidence import attach_recent
 
 router = Router("evidence")
 
@@ -27,7 +26,7 @@ async def attachment(ctx: Context) -> bool:
     msg = ctx.msg
     if msg.kind not in KIND_NAMES or not msg.attachment or not _in_scope(ctx):
         return False
-    ticket = attach_recent(ctx.session, ctx.clock, msg.sender_id, msg.kind, msg.attachment)
+    ticket = ctx.tickets.attach_evidence(msg.sender_id, msg.kind, msg.attachment)
     if ticket is None:
         return False        # photos are shared in groups all day; only a reporter's count
     # The transport prefixes saved files with the message id; show the name the sender gave it.

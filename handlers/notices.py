@@ -18,8 +18,7 @@ async def notice(ctx: Context, args: str) -> str:
     tz = ctx.org.settings.tz
     request = parse_notice(args, ctx.clock.now().astimezone(tz), parse_time)
     plan = ctx.notices.send(request, ctx.actor, ctx.room, ctx.msg.address)
-    finish = ctx.delivery.finish_estimate(plan.start, plan.rooms + 1)
-    return texts.notice_planned(plan, finish, tz)
+    return texts.notice_planned(plan, ctx.notices.finish_estimate(plan.start, plan.rooms + 1), tz)
 
 
 @router.command("回执", usage=USAGE_RECEIPTS, summary="查看通知的送达和回执情况")

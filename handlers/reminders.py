@@ -1,7 +1,7 @@
 """#提醒 (scheduled reminders) and #催办 (nudging a ticket's assignee)."""
 from bot.dispatch import Context, Router, parse_ticket_no, split_ticket
 from bot.domain import texts
-from bot.domain.reminders import MAX_REMINDER_TEXT, schedule_reminder
+from bot.domain.reminders import MAX_REMINDER_TEXT
 from bot.errors import UserError
 from nlp.timeexpr import TimeExprError, split_time
 
@@ -24,7 +24,7 @@ async def remind(ctx: Context, args: str) -> str:
         raise UserError(f"请写上提醒内容。用法：{USAGE_REMIND}")
     if len(content) > MAX_REMINDER_TEXT:
         raise UserError(f"提醒内容太长（超过{MAX_REMINDER_TEXT}字），请精简。")
-    schedule_reminder(ctx.outbox, when, content, ctx.actor.name, ctx.msg.address)
+    ctx.reminders.schedule(when, content, ctx.actor.name, ctx.msg.address)
     return texts.reminder_set(when, content, tz)
 
 

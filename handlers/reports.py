@@ -7,7 +7,6 @@ import unicodedata
 from bot.dispatch import MAX_TEXT, Context, Router
 from bot.domain import learning, texts
 from bot.domain.tickets import Report
-from bot.domain.unsure import UnsureService
 from bot.errors import UserError
 
 router = Router("reports")
@@ -40,15 +39,13 @@ async def report(ctx: Context, args: str) -> None:
 @router.command("确认", usage=USAGE_CONFIRM, summary="把待确认消息登记为工单")
 async def confirm(ctx: Context, args: str) -> str:
     no = _unsure_no(args, USAGE_CONFIRM)
-    unsure = UnsureService(ctx.session, ctx.clock, ctx.org, ctx.tickets)
-    ticket = unsure.confirm(no, ctx.actor, ctx.classifier)
-    return texts.unsure_confirmed(unsure.get(no), ticket)
+    ticket = ctx.unsure.confirm(no, ctx.actor, ctx.classifier)
+    return texts.unsure_confirmed(ctx.unsure.get(no), ticket)
 
 
 @router.command("忽略", usage=USAGE_DISMISS, summary="待确认消息不是问题")
 async def dismiss(ctx: Context, args: str) -> str:
-    row = UnsureService(ctx.session, ctx.clock, ctx.org, ctx.tickets).dismiss(_unsure_no(args, USAGE_DISMISS),
-                                                                             ctx.actor)
+    row = ctx.unsure.dismiss(_unsure_no(args, USAGE_DISMISS), ctx.actor)
     return texts.unsure_dismissed(row)
 
 
@@ -80,7 +77,7 @@ async def chatter(ctx: Context) -> bool:
     if not found.is_issue:
         node = ctx.room.node or ctx.org.home_node(ctx.actor.contact_id)
         if found.unsure and node is not None:
-            UnsureService(ctx.session, ctx.clock, ctx.org, ctx.tickets).add(msg, ctx.actor, node)
+            ctx.unsure.add(msg, ctx.actor, node)
         return False
     ctx.tickets.open(Report(text=msg.text.strip(), department=found.department, urgency=found.urgency,
                             keywords=found.keywords, location=found.location),
@@ -89,22 +86,12 @@ async def chatter(ctx: Context) -> bool:
 
 
 def _forwarded(ctx: Context) -> bool:
-    """A household head forwards a neighbour's messages: each problem found in the record becomes a
-    ticket whose reporter is the forwarder and whose text keeps the original speaker's name."""
-    classifier = ctx.classifier
-    by_department: dict[str | None, list] = {}
+    """A household head forwards a neighbour's messages: the problems found in the record become
+    tickets (bot/domain/tickets.py says how they are grouped and told)."""
+    found = []
     for item in ctx.msg.items[:200]:
-        text = item.text.strip()[:MAX_TEXT]
-        found = classifier.classify(text)
-        if found.is_issue:
-            by_department.setdefault(found.department, []).append((item, found))
-    for department, found_items in by_department.items():
-        text = "\n".join(f"{item.name or '群友'}：{item.text.strip()}" for item, _ in found_items)
-        urgent = any(f.urgency == "urgent" for _, f in found_items)
-        first = found_items[0][1]
-        ctx.tickets.open(Report(text=f"{texts.FORWARDED_RECORD}{text}", department=department,
-                                urgency="urgent" if urgent else "normal",
-                                keywords=tuple(k for _, f in found_items for k in f.keywords),
-                                location=first.location),
-                         ctx.actor, ctx.room, ctx.msg.address)
-    return bool(by_department)
+        result = ctx.classifier.classify(item.text.strip()[:MAX_TEXT])
+        if result.is_issue:
+            found.append((item.name, item.text.strip(), result))
+    ctx.tickets.open_forwarded(found, ctx.actor, ctx.room, ctx.msg.address)
+    return bool(found)

@@ -88,11 +88,15 @@ def parse_notice(args: str, now: datetime, parse_time) -> NoticeRequest:
 
 
 class NoticeService:
-    def __init__(self, session: Session, clock: Clock, org: OrgDirectory, outbox: Outbox) -> None:
+    def __init__(self, session: Session, clock: Clock, org: OrgDirectory, outbox: Outbox,
+                 finish_estimate=None) -> None:
+        """`finish_estimate(start, extra)`: when the delivery will have sent `extra` more messages
+        queued from `start` (the sender's reply says when the fan-out will be done)."""
         self.s = session
         self.clock = clock
         self.org = org
         self.outbox = outbox
+        self.finish_estimate = finish_estimate
 
     # ---- sending --------------------------------------------------------------------------
     def send(self, request: NoticeRequest, sender: Actor, room: Room, source: Address) -> NoticePlan:

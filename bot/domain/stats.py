@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case
 from sqlmodel import Session, col, func, select
 
+from bot.domain.digests import subtree_lists
 from bot.domain.org import OrgDirectory
+from bot.domain.texts import unsure_lines
 from bot.errors import UserError
+from bot.export import export_tickets
 from bot.storage.models import Membership, Node, Ticket
 
 OPEN = ("open", "accepted")
@@ -104,3 +108,34 @@ def ranking(s: Session, node: Node, since: datetime, limit: int = 20) -> list[Wo
                         float(avg) if avg is not None else None) for cid, n, on_time, rated, avg in rows]
     ranks.sort(key=lambda r: (-r.resolved, -(r.on_time / r.resolved), -(r.score or 0), r.name))
     return ranks[:limit]
+
+
+class AdminView:
+    """The admins' figures for a subtree (#统计, #排行, #清单, #导出), over one unit of work."""
+
+    def __init__(self, session: Session, clock, org: OrgDirectory, export_dir: str) -> None:
+        self.s = session
+        self.clock = clock
+        self.org = org
+        self.export_dir = export_dir
+
+    def summary(self, node: Node, period: str) -> Summary:
+        now = self.clock.now()
+        return summary(self.s, node, period_start(period, now, self.org.settings.tz), now)
+
+    def ranking(self, node: Node, period: str) -> list[WorkerRank]:
+        return ranking(self.s, node, period_start(period, self.clock.now(), self.org.settings.tz))
+
+    def lists(self, node: Node, unsure) -> str:
+        """问题清单, 解决清单 since Monday, then the subtree's 待确认 messages."""
+        tz = self.org.settings.tz
+        now = self.clock.now()
+        return "\n".join([subtree_lists(self.s, node, now, period_start("本周", now, tz), tz),
+                          *unsure_lines(unsure, tz)])
+
+    def export(self, node: Node) -> tuple[int, Path]:
+        """The subtree's tickets as an Excel file in the export folder: (how many, where)."""
+        tz = self.org.settings.tz
+        local = self.clock.now().astimezone(tz)
+        path = (Path(self.export_dir) / f"工单_{node.name}_{local:%Y%m%d_%H%M%S}.xlsx").resolve()
+        return export_tickets(self.s, path, tz, self.clock.now(), node=node), path

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, or_, select
 from bot.clock import Clock
 from bot.domain import learning, texts
 from bot.domain.deadlines import due_after, ticket_deadlines
-from bot.domain.evidence import evidence_of
+from bot.domain.evidence import attach_recent, evidence_of
 from bot.domain.org import OrgDirectory, Room
 from bot.domain.permissions import ADMIN_ROLES, HANDLER_ROLES, NODE_STAFF
 from bot.domain.similarity import similar
@@ -97,6 +97,25 @@ class TicketService:
         self._announce_new(ticket, node, grid, assignee[1] if assignee else None)
         return ticket
 
+    def open_forwarded(self, found: list[tuple[str, str, object]], reporter: Actor, room: Room,
+                       source: Address) -> list[Ticket]:
+        """A forwarded chat record's problems, as (speaker's name, text, classification) in record
+        order: one ticket per department found, its reporter the forwarder, its text the speakers'
+        lines under their names, urgent when any of its lines is."""
+        by_department: dict[str | None, list[tuple[str, str, object]]] = {}
+        for line in found:
+            by_department.setdefault(line[2].department, []).append(line)
+        opened = []
+        for department, lines in by_department.items():
+            text = "\n".join(f"{name or '群友'}：{said}" for name, said, _ in lines)
+            urgent = any(c.urgency == "urgent" for _, _, c in lines)
+            opened.append(self.open(Report(text=f"{texts.FORWARDED_RECORD}{text}", department=department,
+                                           urgency="urgent" if urgent else "normal",
+                                           keywords=tuple(k for _, _, c in lines for k in c.keywords),
+                                           location=lines[0][2].location),
+                                    reporter, room, source))
+        return opened
+
     def find_duplicate(self, report: Report, grid: Node | None) -> Ticket | None:
         """An open ticket of the same grid and department, opened within 24 h, about the same thing."""
         if grid is None or report.department is None:
@@ -171,6 +190,10 @@ class TicketService:
     def _reply_to_source(self, t: Ticket, text: str, mention_reporter: bool = False, urgent: bool = False) -> None:
         mentions = (t.reporter_id,) if mention_reporter else ()
         self.outbox.post(Outgoing.at(t.source, text, mentions, urgent=urgent))
+
+    def attach_evidence(self, contact_id: str, kind: str, path: str) -> Ticket | None:
+        """A picture or file from someone who reported in the last minutes joins their ticket."""
+        return attach_recent(self.s, self.clock, contact_id, kind, path)
 
     # ---- lookups --------------------------------------------------------------------------
     def get(self, no: str) -> Ticket:
