@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from bot.config import BUNDLED_ORG, Config, ConfigError
-from bot.orgfile import OrgFileError
+from bot.domain.orgfile import OrgFileError
 
 DEMO_DB = "sqlite:///gridbot-demo.db"
 
@@ -183,7 +183,7 @@ def _run_wechaty(config: Config) -> int:
     for name in ("gridbot.wechaty", "gridbot.bindings"):
         logging.getLogger(name).setLevel(logging.INFO)
     bot = wechaty_bot(config)
-    from bot.transports.wechaty import LoginFailed, PortTaken
+    from bot.transport.wechaty import LoginFailed, PortTaken
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()
@@ -235,7 +235,7 @@ def _db_upgrade(args) -> int:
 
 
 def _doctor(args) -> int:
-    from bot.doctor import run
+    from bot.tools.doctor import run
 
     return run(Config.load(args.config).override(db=args.db, org=args.org))
 
@@ -314,7 +314,7 @@ def _export_tickets(args) -> int:
 
     from bot.clock import SystemClock
     from bot.domain.org import OrgDirectory
-    from bot.export import export_tickets
+    from bot.domain.export import export_tickets
     from bot.storage.db import make_engine, session
 
     since = None

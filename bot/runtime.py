@@ -14,12 +14,12 @@ from bot.app import Bot
 from bot.clock import Clock, OffsetClock, SystemClock, VirtualClock
 from bot.config import Config
 from bot.domain.org import OrgDirectory
-from bot.orgfile import load_org_file
+from bot.domain.orgfile import load_org_file
 from bot.outbox import Delivery
 from bot.storage.db import make_engine, session
 from bot.storage.models import DepartmentRoom, Membership
-from bot.transports.console import ConsoleDirectory, ConsoleTransport, Person
-from bot.transports.replay import ReplayTransport
+from bot.transport.console import ConsoleDirectory, ConsoleTransport, Person
+from bot.transport.replay import ReplayTransport
 from bot.transport import Hooks
 from handlers import build_dispatcher
 from scheduler import DueWork
@@ -131,7 +131,7 @@ def wechaty_bot(config: Config, clock: Clock | None = None, classifier=None) -> 
         raise ConfigError("wechaty 通道需要 puppet 服务的地址和令牌：设置环境变量 WECHATY_PUPPET_SERVICE_ENDPOINT 和 "
                           "WECHATY_PUPPET_SERVICE_TOKEN（或配置文件的 wechaty_endpoint、wechaty_token）")
     try:
-        from bot.transports.wechaty import WechatySettings, WechatyTransport
+        from bot.transport.wechaty import WechatySettings, WechatyTransport
     except ImportError as err:
         raise ConfigError(f"wechaty 通道需要可选依赖：pip install 'gridbot[wechaty]'（{err}）") from err
     clock = clock or (OffsetClock(start=config.start_at) if config.start_at else SystemClock())

@@ -2,7 +2,7 @@
 from bot.dispatch import Context, Router
 from bot.domain import stats
 from bot.errors import UserError
-from handlers import stats_texts as texts
+from bot.domain import stats_texts as texts
 
 router = Router("stats")
 

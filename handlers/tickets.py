@@ -1,5 +1,5 @@
 """Ticket commands: #查询 #受理 #转派 #不受理 #办结 #评价 #撤销. Parse, call the ticket service, format."""
-from bot.departments import find_department
+from bot.domain.departments import find_department
 from bot.dispatch import Context, Router, parse_ticket_no, split_ticket
 from bot.domain import texts
 from bot.errors import UserError

@@ -1,4 +1,4 @@
-"""One value for "where" (bot/transport.py Address): a room by the transport's id and/or the org's
+"""One value for "where" (bot/transport/__init__.py Address): a room by the transport's id and/or the org's
 topic, or a person; one equality, used to answer where a message came from and to tell a room once."""
 from bot.transport import Address, Incoming, Outgoing
 

@@ -15,7 +15,7 @@ import pytest
 from bot.clock import OffsetClock, VirtualClock
 from bot.config import Config
 from bot.runtime import console_bot, run_live
-from bot.transports.console import ConsoleDirectory, ConsoleTransport
+from bot.transport.console import ConsoleDirectory, ConsoleTransport
 from tests.harness import ORG_SMALL, TZ, at
 
 COUNTY = "遂川县红网格指挥中心"

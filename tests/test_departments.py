@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.departments import ALIASES, DEPARTMENTS, department_name, find_department
+from bot.domain.departments import ALIASES, DEPARTMENTS, department_name, find_department
 
 CODES = ("urban_mgmt", "police", "justice", "market", "environment", "traffic", "emergency",
          "fire", "civil_affairs", "education", "water", "power", "land", "housing")

@@ -8,8 +8,9 @@ from textwrap import dedent
 import pytest
 import yaml
 
-from bot import orgfile
-from bot.orgfile import (
+from bot.config import BUNDLED_ORG
+from bot.domain import orgfile
+from bot.domain.orgfile import (
     LEVELS,
     ROLES,
     Duration,
@@ -21,7 +22,7 @@ from bot.orgfile import (
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "org_small.yaml"
-SAMPLE = Path(orgfile.__file__).parent / "data" / "sample_county.yaml"
+SAMPLE = BUNDLED_ORG
 
 
 # -- good files ----------------------------------------------------------------------

@@ -12,11 +12,11 @@ import pytest
 
 from bot.transport import Incoming, Outgoing, TransportUnavailable
 
-pytest.importorskip("bot.transports.wechaty_compat", reason="the wechaty SDK is not installed",
+pytest.importorskip("bot.transport.wechaty_compat", reason="the wechaty SDK is not installed",
                     exc_type=ImportError)
 
-from bot.transports import wechaty_compat as sdk  # noqa: E402
-from bot.transports.wechaty import MAX_REFUSALS, WechatySettings, WechatyTransport  # noqa: E402
+from bot.transport import wechaty_compat as sdk  # noqa: E402
+from bot.transport.wechaty import MAX_REFUSALS, WechatySettings, WechatyTransport  # noqa: E402
 
 SECRET = "张阿姨家电话13972615843，门口井盖翻了"
 

@@ -5,7 +5,7 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from bot.domain.calendar import WorkCalendar
-from bot.orgfile import Duration, Sla
+from bot.domain.orgfile import Duration, Sla
 
 END_OF_WORKDAY = time(18, 0)
 

@@ -12,7 +12,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, delete, select
 
 from bot.domain.calendar import WorkCalendar
-from bot.orgfile import LEVELS, OrgSpec, Sla, SlaRule, parse_duration
+from bot.domain.orgfile import LEVELS, OrgSpec, Sla, SlaRule, parse_duration
 from bot.storage.db import ORG_IMPORT_LOCK, serialise
 from bot.storage.models import DepartmentRoom, Membership, Node, OrgMeta
 

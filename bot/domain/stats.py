@@ -14,7 +14,7 @@ from bot.domain.digests import subtree_lists
 from bot.domain.org import OrgDirectory
 from bot.domain.texts import unsure_lines
 from bot.errors import UserError
-from bot.export import export_tickets
+from bot.domain.export import export_tickets
 from bot.storage.models import Membership, Node, Ticket
 
 OPEN = ("open", "accepted")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.departments import department_name
+from bot.domain.departments import department_name
 from bot.privacy import mask_private
 from bot.storage.models import Evidence, Ticket, TicketEvent
 

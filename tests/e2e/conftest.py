@@ -20,7 +20,7 @@ def _why_no_node() -> str | None:
     if not (ROOT / "node_modules" / "wechaty-puppet-service").is_dir():
         return "node_modules missing (run `npm ci` in the project root, as `make test` does)"
     try:
-        import bot.transports.wechaty_compat  # noqa: F401  (the SDK, through its 3.11 shim)
+        import bot.transport.wechaty_compat  # noqa: F401  (the SDK, through its 3.11 shim)
     except Exception as err:   # the optional group is not installed
         return f"the wechaty SDK is not installed (pip install -e '.[dev,wechaty]'): {err}"
     return None

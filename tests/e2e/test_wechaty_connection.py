@@ -71,7 +71,7 @@ async def test_wrong_token_fails_clearly(county, bot_config, classifier):
     from dataclasses import replace
 
     from bot.runtime import wechaty_bot
-    from bot.transports.wechaty import LoginFailed
+    from bot.transport.wechaty import LoginFailed
 
     bot = wechaty_bot(replace(bot_config, wechaty_token="not-the-token", login_timeout=3), classifier=classifier)
     with pytest.raises(LoginFailed, match="拒绝了令牌") as failure:
@@ -85,7 +85,7 @@ async def test_no_login_within_the_timeout_fails_clearly(node_ready, bot_config,
     from dataclasses import replace
 
     from bot.runtime import wechaty_bot
-    from bot.transports.wechaty import LoginFailed
+    from bot.transport.wechaty import LoginFailed
 
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
@@ -100,7 +100,7 @@ async def test_configured_plugin_port_in_use_fails_clearly(county, bot_config, c
     from dataclasses import replace
 
     from bot.runtime import wechaty_bot
-    from bot.transports.wechaty import PortTaken
+    from bot.transport.wechaty import PortTaken
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

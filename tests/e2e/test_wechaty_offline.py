@@ -80,7 +80,7 @@ async def test_unreadable_forwarded_record_asks_for_single_messages(harness):
 
 def test_chat_history_xml():
     try:
-        from bot.transports import wechaty
+        from bot.transport import wechaty
     except ImportError as err:
         unavailable(f"the wechaty SDK (optional group) is not installed: {err}")
     record = ("<msg><appmsg><type>19</type><recorditem><![CDATA[<recordinfo><datalist count=\"2\">"

@@ -1,7 +1,7 @@
 """Benchmark (not a test): planning a notice to ~2,000 rooms, and #统计 over 100,000 tickets, on
 SQLite. Each figure is printed beside a baseline measured in the same run on the same database.
 
-    python -m bot.bench [--tickets 100000] [--rooms 2000]
+    python -m bot.tools.bench [--tickets 100000] [--rooms 2000]
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from bot.domain import stats
 from bot.domain.notices import NoticeRequest, NoticeService
 from bot.domain.org import OrgDirectory, Room
 from bot.domain.tickets import Actor
-from bot.orgfile import parse_org
+from bot.domain.orgfile import parse_org
 from bot.outbox import Outbox
 from bot.storage.db import make_engine, session
 from bot.storage.models import Node, OutboxMessage, Ticket

@@ -4,7 +4,7 @@ PostgreSQL, with 1, 2 and 3 processes sharing a PostgreSQL database and one on S
 a second bot process on its file). The baseline, measured in the same run, is the start-up of one
 process with an empty scenario; it is subtracted from each timing.
 
-    python -m bot.bench_e2e [--reports 300] [--pg postgresql+psycopg://root@127.0.0.1:5432/postgres]
+    python -m bot.tools.bench_e2e [--reports 300] [--pg postgresql+psycopg://root@127.0.0.1:5432/postgres]
 """
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bot.departments import DEPARTMENTS, find_department
+from bot.domain.departments import DEPARTMENTS, find_department
 
 LEVELS = ("county", "town", "community", "grid", "group", "household")  # depth = index
 ROLES = ("admin", "grid_worker", "police", "liaison", "central_household", "resident")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bot.errors import report_crash
 from bot.transport import Dispatch, ForwardedItem, Hooks, Incoming, Outgoing, RoomInfo, TransportUnavailable
-from bot.transports import wechaty_compat as sdk
+from bot.transport import wechaty_compat as sdk
 
 log = logging.getLogger("gridbot.wechaty")
 

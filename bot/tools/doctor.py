@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from sqlalchemy import text
 
 from bot.config import Config
-from bot.orgfile import OrgFileError, load_org_file
+from bot.domain.orgfile import OrgFileError, load_org_file
 
 OK, BAD, NOTE = "✓", "✗", "·"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-DEPARTMENTS_FILE = Path(__file__).with_name("data") / "departments.yaml"
+DEPARTMENTS_FILE = Path(__file__).resolve().parent.parent / "data" / "departments.yaml"
 
 
 @dataclass(frozen=True, slots=True)
