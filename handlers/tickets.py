@@ -20,6 +20,19 @@ def _missing(usage: str) -> UserError:
     return UserError(f"缺少参数。用法：{usage}")
 
 
+def _ticket_and_text(args: str, usage: str) -> tuple[str, str]:
+    """`T12 <text>` → ("T12", text); both are required."""
+    token, text = split_ticket(args)
+    if not token or not text.strip():
+        raise _missing(usage)
+    return parse_ticket_no(token, usage), text.strip()
+
+
+def _told_here(ctx: Context, ticket) -> bool:
+    """The change was made in the room it was reported in, where the service's message already went."""
+    return ctx.msg.address == ticket.source
+
+
 @router.command("查询", usage=USAGE_QUERY, summary="查工单进度；不带单号查自己的工单")
 async def query(ctx: Context, args: str) -> str:
     if not args:
@@ -33,46 +46,34 @@ async def accept(ctx: Context, args: str) -> str:
     if not args:
         raise _missing(USAGE_ACCEPT)
     ticket = ctx.tickets.accept(parse_ticket_no(split_ticket(args)[0], USAGE_ACCEPT), ctx.actor)
-    return None if ctx.msg.address == ticket.source else texts.accepted(ticket, ctx.actor.name)
+    return None if _told_here(ctx, ticket) else texts.accepted(ticket, ctx.actor.name)
 
 
 @router.command("转派", usage=USAGE_TRANSFER, summary="转派到其他部门")
 async def transfer(ctx: Context, args: str) -> str:
-    token, dept_text = split_ticket(args)
-    if not token or not dept_text:
-        raise _missing(USAGE_TRANSFER)
-    no = parse_ticket_no(token, USAGE_TRANSFER)
-    code = find_department(dept_text.strip())
+    no, dept_text = _ticket_and_text(args, USAGE_TRANSFER)
+    code = find_department(dept_text)
     if code is None:
-        raise UserError(f"不认识的部门：{dept_text.strip()}。可填部门名称，如 城管、供水、供电、公安。")
+        raise UserError(f"不认识的部门：{dept_text}。可填部门名称，如 城管、供水、供电、公安。")
     ticket, old = ctx.tickets.transfer(no, code, ctx.actor)
     return texts.transferred(ticket, old, ctx.actor.name)
 
 
 @router.command("不受理", usage=USAGE_DECLINE, summary="不予受理并告知上报人理由")
 async def decline(ctx: Context, args: str) -> str:
-    token, reason = split_ticket(args)
-    if not token or not reason:
-        raise _missing(USAGE_DECLINE)
-    ticket, taught = ctx.tickets.decline(parse_ticket_no(token, USAGE_DECLINE), reason.strip(), ctx.actor)
-    return None if ctx.msg.address == ticket.source else texts.declined_done(ticket, taught)
+    ticket, taught = ctx.tickets.decline(*_ticket_and_text(args, USAGE_DECLINE), ctx.actor)
+    return None if _told_here(ctx, ticket) else texts.declined_done(ticket, taught)
 
 
 @router.command("办结", usage=USAGE_RESOLVE, summary="办结工单并请上报人评价")
 async def resolve(ctx: Context, args: str) -> str:
-    token, note = split_ticket(args)
-    if not token or not note:
-        raise _missing(USAGE_RESOLVE)
-    ticket = ctx.tickets.resolve(parse_ticket_no(token, USAGE_RESOLVE), note.strip(), ctx.actor)
-    return None if ctx.msg.address == ticket.source else texts.resolved(ticket, ctx.actor.name)
+    ticket = ctx.tickets.resolve(*_ticket_and_text(args, USAGE_RESOLVE), ctx.actor)
+    return None if _told_here(ctx, ticket) else texts.resolved(ticket, ctx.actor.name)
 
 
 @router.command("评价", usage=USAGE_RATE, summary="评价已办结的工单")
 async def rate(ctx: Context, args: str) -> str:
-    token, rating_and_note = split_ticket(args)
-    if not token or not rating_and_note:
-        raise _missing(USAGE_RATE)
-    no = parse_ticket_no(token, USAGE_RATE)
+    no, rating_and_note = _ticket_and_text(args, USAGE_RATE)
     rating, note = texts.parse_rating(rating_and_note)
     if rating is None:
         raise UserError(f"评价只能是 满意、基本满意 或 不满意。用法：{USAGE_RATE}")
