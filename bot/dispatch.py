@@ -29,7 +29,7 @@ MAX_TEXT = 2000
 COMMAND_PREFIXES = "#＃/"
 _LEADING_MENTIONS = re.compile(r"^(?:@[^\s\u2005]+[\s\u2005]+)+")
 _COMMAND_NAME = re.compile(r"[\u4e00-\u9fff]{1,8}|[A-Za-z]+")
-_TICKET_NO = re.compile(r"^[Tt]?(\d{1,9})$")
+_NUMBER = re.compile(r"^([A-Za-z]?)(\d{1,9})$")
 
 
 @dataclass
@@ -111,12 +111,16 @@ def parse_command(text: str, known: set[str]) -> ParsedCommand | None:
     return ParsedCommand(match.group(0), rest[match.end():].strip())
 
 
+def parse_number(token: str, prefix: str, what: str, usage: str) -> str:
+    """A numbered thing's number: with prefix "T", `T12`, `t12`, `Ｔ１２` or `12` → `T12`."""
+    match = _NUMBER.match(unicodedata.normalize("NFKC", token.strip()))
+    if match is None or match.group(1).upper() not in ("", prefix):
+        raise UserError(f"{what}格式不对：{token}。用法：{usage}")
+    return f"{prefix}{int(match.group(2))}"
+
+
 def parse_ticket_no(token: str, usage: str) -> str:
-    """`T12`, `t12`, `Ｔ１２` or `12` → `T12`."""
-    match = _TICKET_NO.match(unicodedata.normalize("NFKC", token.strip()))
-    if match is None:
-        raise UserError(f"工单号格式不对：{token}。用法：{usage}")
-    return f"T{int(match.group(1))}"
+    return parse_number(token, "T", "工单号", usage)
 
 
 _TICKET_HEAD = re.compile(r"^\s*([TtＴｔ]?[0-9０-９]{1,9})(?=$|[\s:：,，、。;；])[\s:：,，、。;；]*(.*)$", re.DOTALL)

@@ -1,10 +1,8 @@
 """Problems reported in plain chat (and forwarded chat records), #上报 for an explicit report, and
 the 待确认 list: #确认 / #忽略 for messages the classifier was unsure of."""
 import logging
-import re
-import unicodedata
 
-from bot.dispatch import MAX_TEXT, Context, Router
+from bot.dispatch import MAX_TEXT, Context, Router, parse_number
 from bot.domain import learning, texts
 from bot.domain.tickets import Report
 from bot.errors import UserError
@@ -15,7 +13,6 @@ log = logging.getLogger("gridbot.reports")
 USAGE_REPORT = "#上报 <问题描述>"
 USAGE_CONFIRM = "#确认 Q3"
 USAGE_DISMISS = "#忽略 Q3"
-_UNSURE_NO = re.compile(r"^[Qq]?(\d{1,9})$")
 
 
 @router.command("上报", usage=USAGE_REPORT, summary="直接登记一个问题（也可引用一条消息回复 #上报）")
@@ -39,8 +36,8 @@ async def report(ctx: Context, args: str) -> None:
 @router.command("确认", usage=USAGE_CONFIRM, summary="把待确认消息登记为工单")
 async def confirm(ctx: Context, args: str) -> str:
     no = _unsure_no(args, USAGE_CONFIRM)
-    ticket = ctx.unsure.confirm(no, ctx.actor, ctx.classifier)
-    return texts.unsure_confirmed(ctx.unsure.get(no), ticket)
+    row, ticket = ctx.unsure.confirm(no, ctx.actor, ctx.classifier)
+    return texts.unsure_confirmed(row, ticket)
 
 
 @router.command("忽略", usage=USAGE_DISMISS, summary="待确认消息不是问题")
@@ -53,10 +50,7 @@ def _unsure_no(args: str, usage: str) -> str:
     token = args.split(maxsplit=1)[0] if args.strip() else ""
     if not token:
         raise UserError(f"缺少参数。用法：{usage}")
-    match = _UNSURE_NO.match(unicodedata.normalize("NFKC", token))
-    if match is None:
-        raise UserError(f"待确认编号格式不对：{token}。用法：{usage}")
-    return f"Q{int(match.group(1))}"
+    return parse_number(token, "Q", "待确认编号", usage)
 
 
 @router.text
@@ -77,7 +71,7 @@ async def chatter(ctx: Context) -> bool:
     if not found.is_issue:
         node = ctx.room.node or ctx.org.home_node(ctx.actor.contact_id)
         if found.unsure and node is not None:
-            ctx.unsure.add(msg, ctx.actor, node)
+            ctx.unsure.add(msg.text, msg.address, ctx.actor, node)
         return False
     ctx.tickets.open(Report(text=msg.text.strip(), department=found.department, urgency=found.urgency,
                             keywords=found.keywords, location=found.location),

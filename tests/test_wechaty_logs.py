@@ -12,8 +12,12 @@ import pytest
 
 from bot.transport import Incoming, Outgoing, TransportUnavailable
 
-pytest.importorskip("bot.transport.wechaty_compat", reason="the wechaty SDK is not installed",
-                    exc_type=ImportError)
+from tests.databases import unavailable
+
+try:
+    import bot.transport.wechaty_compat  # noqa: F401
+except ImportError as err:
+    unavailable(f"the wechaty SDK (optional group) is not installed: {err}")
 
 from bot.transport import wechaty_compat as sdk  # noqa: E402
 from bot.transport.wechaty import MAX_REFUSALS, WechatySettings, WechatyTransport  # noqa: E402

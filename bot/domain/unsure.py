@@ -15,7 +15,7 @@ from bot.domain.permissions import DECIDERS
 from bot.domain.tickets import Actor, Report, TicketService, next_number
 from bot.errors import UserError
 from bot.storage.models import Node, Ticket, UnsureMessage
-from bot.transport import Address, Incoming
+from bot.transport import Address
 
 # Listed for this long; older ones drop off the lists (still in the database).
 LISTED_FOR = timedelta(days=3)
@@ -29,14 +29,14 @@ class UnsureService:
         self.org = org
         self.tickets = tickets
 
-    def add(self, msg: Incoming, sender: Actor, node: Node) -> UnsureMessage:
+    def add(self, text: str, where: Address, sender: Actor, node: Node) -> UnsureMessage:
         row = UnsureMessage(no=f"Q{next_number(self.s, 'Q')}", node_id=node.id, sender_id=sender.contact_id,
-                            sender_name=sender.name, text=msg.text.strip(), source_room_id=msg.address.room_id,
-                            source_room_topic=msg.address.room_topic, created_at=self.clock.now())
+                            sender_name=sender.name, text=text.strip(), source_room_id=where.room_id,
+                            source_room_topic=where.room_topic, created_at=self.clock.now())
         self.s.add(row)
         return row
 
-    def confirm(self, no: str, actor: Actor, classifier) -> Ticket:
+    def confirm(self, no: str, actor: Actor, classifier) -> tuple[UnsureMessage, Ticket]:
         """Open the ticket the message should have opened: its sender is the reporter, and the
         acknowledgement goes to the room it was said in."""
         row = self._decidable(no, actor)
@@ -49,7 +49,7 @@ class UnsureService:
             Actor(row.sender_id, row.sender_name), Room(node=node),
             Address.room(row.source_room_id, row.source_room_topic) or Address.of_person(row.sender_id), teaches=learning.CONFIRMED)
         self._decide(row, "opened", actor, ticket)
-        return ticket
+        return row, ticket
 
     def dismiss(self, no: str, actor: Actor) -> UnsureMessage:
         row = self._decidable(no, actor)
@@ -57,8 +57,9 @@ class UnsureService:
         self._decide(row, "dismissed", actor)
         return row
 
-    def get(self, no: str) -> UnsureMessage:
-        row = self.s.exec(select(UnsureMessage).where(UnsureMessage.no == no)).first()
+    def get(self, no: str, *, lock: bool = False) -> UnsureMessage:
+        query = select(UnsureMessage).where(UnsureMessage.no == no)
+        row = self.s.exec(query.with_for_update() if lock else query).first()
         if row is None:
             raise UserError(texts.UNSURE_NOT_FOUND.format(no=no))
         return row
@@ -72,9 +73,7 @@ class UnsureService:
             .order_by(col(UnsureMessage.id).desc()).limit(MAX_LISTED)).all())[::-1]
 
     def _decidable(self, no: str, actor: Actor) -> UnsureMessage:
-        row = self.s.exec(select(UnsureMessage).where(UnsureMessage.no == no).with_for_update()).first()
-        if row is None:
-            raise UserError(texts.UNSURE_NOT_FOUND.format(no=no))
+        row = self.get(no, lock=True)
         if not self.org.holds_role(actor.contact_id, DECIDERS, self.org.node(row.node_id)):
             raise UserError(texts.UNSURE_NOT_ALLOWED.format(no=no))
         if row.status != "pending":
