@@ -46,7 +46,14 @@ _TICKET = Rule(OBJECT, TICKET_STAFF)     # the ticket service decides (assignee,
 
 RULES: dict[str, Rule] = {
     "帮助": _OPEN, "上报": _OPEN, "查询": _OPEN, "评价": _OPEN, "撤销": _OPEN, "催办": _OPEN,
-    "受理": _TICKET, "转派": _TICKET, "不受理": _TICKET, "办结": _TICKET,
+    "受理": _TICKET, "转派": _TICKET, "不受理": _TICKET, "办结": _TICKET, "合并": _TICKET,
+    # SPEC §5.1; the ticket service checks the ticket's node, grid and assignee.
+    "指派": Rule(OBJECT, ADMINS_AND_WORKERS),    # admins above the ticket's node, the grid's worker
+    "督办": Rule(OBJECT, ADMIN_ROLES),           # admins above the ticket's node
+    "重开": Rule(OBJECT, ADMIN_ROLES),
+    "延期": Rule(OBJECT, HANDLER_ROLES),         # the assignee, the grid's worker
+    "同意延期": Rule(OBJECT, ADMIN_ROLES),       # admins of the grid's parent node or above
+    "驳回延期": Rule(OBJECT, ADMIN_ROLES),
     "提醒": Rule(ROLE, WORKERS, "网格员及以上", "设置提醒"),
     "通知": Rule(ROOM, ADMIN_ROLES, "管理员", "在这个群发通知"),
     "回执": Rule(OBJECT, ADMIN_ROLES),           # admins of the notice's node or above

@@ -15,6 +15,7 @@ STATUS_NAMES = {
     "closed": "已归档",
     "cancelled": "已撤销",
     "declined": "不予受理",
+    "merged": "已合并",
 }
 URGENCY_NAMES = {"urgent": "紧急", "normal": "一般"}
 RATINGS = ("满意", "基本满意", "不满意")
@@ -43,6 +44,13 @@ EVENT_NAMES = {
     "closed": "归档",
     "cancelled": "撤销",
     "declined": "不予受理",
+    "assigned": "指派",
+    "merged": "合并至",
+    "merged_in": "并入工单",
+    "supervised": "督办",
+    "extension_requested": "申请延期",
+    "extension_approved": "同意延期",
+    "extension_rejected": "驳回延期",
 }
 
 
@@ -166,14 +174,21 @@ def cancelled(t: Ticket, by_name: str) -> str:
 
 
 def ticket_detail(t: Ticket, node_path: str, assignee_name: str | None, events: list[TicketEvent],
-                  tz: ZoneInfo, evidence: list[Evidence] = ()) -> str:
+                  tz: ZoneInfo, evidence: list[Evidence] = (), merged_into: str | None = None) -> str:
+    supervised = "｜督办" if t.supervised_at else ""
     lines = [
-        f"工单 {t.no}｜{STATUS_NAMES[t.status]}｜{dept(t.department)}｜{URGENCY_NAMES[t.urgency]}",
+        f"工单 {t.no}｜{STATUS_NAMES[t.status]}｜{dept(t.department)}｜{URGENCY_NAMES[t.urgency]}{supervised}",
         f"地点：{_place(t, node_path)}",
         f"内容：{_short(t.text, DETAIL_LIMIT)}",
         f"处理人：{assignee_name or '待指派'}",
         f"受理时限：{when(t.accept_by, tz)}；办结时限：{when(t.resolve_by, tz)}",
     ]
+    if merged_into:
+        lines.append(f"已并入工单 {merged_into}，进展请查询：#查询 {merged_into}")
+    if t.supervised_at:
+        lines.append(f"督办：{when(t.supervised_at, tz)}")
+    if t.extension_until:
+        lines.append(f"延期申请：延至{when(t.extension_until, tz)}，待审批")
     if t.rating:
         lines.append(f"评价：{t.rating}")
     if evidence:
@@ -340,3 +355,106 @@ def notice_reminder(n) -> str:
 def notice_missing(n, missing: list[str]) -> str:
     shown = "、".join(missing[:50]) + (f" 等{len(missing)}个群" if len(missing) > 50 else "")
     return f"通知 {n.no} 回执截止，仍有 {len(missing)} 个群未回复：{shown}"
+
+
+# ---- the closed loop (SPEC §5.1): who is told of a change, and the commands after #受理 ----------
+NOT_ALLOWED_ADMIN = "只有工单所在节点或上级的管理员可以{action}工单 {no}。"
+NOT_ALLOWED_ASSIGN = "只有工单所在节点或上级的管理员、所在网格的网格员可以指派工单 {no}。"
+NOT_ALLOWED_EXTEND = "只有工单 {no} 的处理人或所在网格的网格员可以申请延期。"
+NOT_ALLOWED_DECIDE = "只有工单 {no} 所在网格上级节点的管理员可以{action}。"
+ASSIGN_UNKNOWN = "找不到“{target}”：请写网格名（如 第4网格）、节点路径或组织架构里的联系人姓名。"
+ASSIGN_AMBIGUOUS = "“{target}”不止一处：{paths}。请写完整的节点路径。"
+ASSIGN_OUT_OF_REACH = "“{target}”不在您的管辖范围内，请上级管理员指派。"
+ASSIGN_ABOVE_GRID = "{target}不是网格，请指派到网格或具体人员。"
+ASSIGN_NO_WORKER = "{grid}没有网格员，请指派给具体人员。"
+ASSIGN_SAME = "工单 {no} 已由{name}负责。"
+MERGE_SELF = "不能把工单 {no} 并入它自己。用法：#合并 T4 T3（把 T4 并入 T3）"
+EXTENSION_PENDING = "工单 {no} 已有延期申请（延至{until}）待审批，请等候上级答复。"
+EXTENSION_NOT_LATER = "延期后的时间要晚于工单 {no} 现在的办结时限（{resolve_by}）。"
+NO_EXTENSION = "工单 {no} 没有待审批的延期申请。"
+
+
+def with_mentions(names: list[str], text: str) -> str:
+    return "".join(mention(n) for n in names) + text
+
+
+def transferred_away(t: Ticket, old: str | None, by_name: str) -> str:
+    return f"工单 {t.no} 已由{by_name}转派至{dept(t.department)}，{dept(old)}无需再处理。"
+
+
+def declined_told(t: Ticket, by_name: str, reason: str) -> str:
+    return f"工单 {t.no} 已由{by_name}标记为不予受理。理由：{reason}"
+
+
+def assigned(t: Ticket, place_name: str, assignee_name: str) -> str:
+    who = assignee_name if place_name in assignee_name else f"{place_name} {assignee_name}"
+    return f"已把工单 {t.no} 指派给{who}，已通知对方受理。"
+
+
+def assigned_away(t: Ticket, by_name: str, assignee_name: str, place_name: str) -> str:
+    who = assignee_name if place_name in assignee_name else f"{place_name}{assignee_name}"
+    return f"工单 {t.no} 已由{by_name}改派给{who}，本群无需再处理。"
+
+
+def merged(t: Ticket, into: Ticket) -> str:
+    return (f"{mention(t.reporter_name)}您反映的问题（工单 {t.no}）与工单 {into.no} 是同一问题，"
+            f"已并入 {into.no} 一并处理，进展会同步告知您。查进度请发：#查询 {into.no}")
+
+
+def merged_told(t: Ticket, into: Ticket, by_name: str) -> str:
+    return f"工单 {t.no} 已由{by_name}并入工单 {into.no}，请在 {into.no} 中跟进。"
+
+
+def merged_done(t: Ticket, into: Ticket) -> str:
+    return f"已把工单 {t.no} 并入 {into.no}，{t.no} 的上报人和关注人已转为 {into.no} 的关注人。"
+
+
+def supervised(t: Ticket, by_name: str, demand: str, names: list[str], tz: ZoneInfo) -> str:
+    ask = f"：{demand}" if demand else "，请加快办理"
+    return (f"【督办】{with_mentions(names, '')}工单 {t.no}（{dept(t.department)}｜{STATUS_NAMES[t.status]}）"
+            f"由{by_name}督办{ask}。办结时限：{when(t.resolve_by, tz)}，办结请发：#办结 {t.no} 处理说明")
+
+
+def supervised_done(t: Ticket) -> str:
+    return f"已督办工单 {t.no}，已通知处理人。"
+
+
+def extension_requested(t: Ticket, by_name: str, admin_names: list[str], tz: ZoneInfo) -> str:
+    return (f"【延期申请】{with_mentions(admin_names, '')}工单 {t.no}（{dept(t.department)}）{by_name}申请把办结时限"
+            f"从{when(t.resolve_by, tz)}延至{when(t.extension_until, tz)}。理由：{t.extension_reason}\n"
+            f"同意请发：#同意延期 {t.no}；驳回请发：#驳回延期 {t.no} 理由")
+
+
+def extension_request_sent(t: Ticket, decider_name: str, until: datetime, tz: ZoneInfo) -> str:
+    return f"已提交工单 {t.no} 的延期申请（延至{when(until, tz)}），等待{decider_name}管理员审批。"
+
+
+def extension_approved(t: Ticket, by_name: str, tz: ZoneInfo) -> str:
+    return f"{by_name}已同意工单 {t.no} 延期，办结时限改为{when(t.resolve_by, tz)}。"
+
+
+def extension_rejected(t: Ticket, by_name: str, until: datetime, reason: str, tz: ZoneInfo) -> str:
+    return (f"{by_name}驳回了工单 {t.no} 延期至{when(until, tz)}的申请。理由：{reason}\n"
+            f"请按原时限{when(t.resolve_by, tz)}前办结。")
+
+
+def extension_decided(t: Ticket, approved: bool, until: datetime, tz: ZoneInfo) -> str:
+    if approved:
+        return f"已同意工单 {t.no} 延期，办结时限改为{when(t.resolve_by, tz)}，已告知处理人。"
+    return f"已驳回工单 {t.no} 延期至{when(until, tz)}的申请，已告知处理人。"
+
+
+def reopened_by(t: Ticket, by_name: str, reason: str, assignee_name: str | None, tz: ZoneInfo) -> str:
+    who = mention(assignee_name) if assignee_name else ""
+    why = f"，理由：{reason}" if reason else ""
+    todo = (f"请于{when(t.accept_by, tz)}前受理：#受理 {t.no}" if t.status == "open"
+            else f"请于{when(t.resolve_by, tz)}前办结：#办结 {t.no} 处理说明")
+    return f"{who}工单 {t.no} 已由{by_name}重开{why}，{todo}"
+
+
+def reopened_told(t: Ticket, by_name: str, tz: ZoneInfo) -> str:
+    return f"工单 {t.no} 已由{by_name}重新交办（{STATUS_NAMES[t.status]}），{when(t.resolve_by, tz)}前办结。"
+
+
+def reopened_done(t: Ticket, tz: ZoneInfo) -> str:
+    return f"工单 {t.no} 已重开（{STATUS_NAMES[t.status]}），办结时限{when(t.resolve_by, tz)}，已通知处理人。"

@@ -1,5 +1,6 @@
-"""The ticket's life (SPEC §3): opening with routing and deadlines, acceptance, transfer,
-resolution, rating, cancellation — with the permission rules and an event for every change."""
+"""The ticket's life (SPEC §3, §5.1): opening with routing and deadlines, acceptance, transfer,
+assignment, merging, supervision, extension, resolution, rating, cancellation and reopening — with
+the permission rules, an event for every change, and everyone involved told of it once."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,12 +18,14 @@ from bot.domain.org import OrgDirectory, Room
 from bot.domain.permissions import ADMIN_ROLES, HANDLER_ROLES, NODE_STAFF
 from bot.domain.similarity import similar
 from bot.domain.timers import TicketTimers
+from bot.domain.told import Told
 from bot.errors import UserError
 from bot.outbox import Outbox
-from bot.storage.models import Counter, Node, Ticket, TicketEvent, TicketFollower
+from bot.storage.models import Counter, Membership, Node, Ticket, TicketEvent, TicketFollower
 from bot.transport import Address, Outgoing
 
 POLICE_DEPARTMENTS = frozenset({"police", "traffic"})
+GRID_WORKER = frozenset({"grid_worker"})
 DUPLICATE_WINDOW = timedelta(hours=24)
 NUDGE_INTERVAL = timedelta(hours=1)
 
@@ -135,9 +138,13 @@ class TicketService:
         known = who.contact_id == t.reporter_id or self.s.get(TicketFollower, (t.id, who.contact_id))
         reply = texts.already_reported(t) if known else texts.joined_existing(t)
         if not known:
-            self.s.add(TicketFollower(ticket_id=t.id, contact_id=who.contact_id, name=who.name))
+            self._add_follower(t, who.contact_id, who.name, where)
             self._event(t, who, "followed", text)
         self.outbox.post(Outgoing.at(where, reply))
+
+    def _add_follower(self, t: Ticket, contact_id: str, name: str, where: Address) -> None:
+        self.s.add(TicketFollower(ticket_id=t.id, contact_id=contact_id, name=name,
+                                  source_room_id=where.room_id, source_room_topic=where.room_topic))
 
     def assignee_for(self, grid: Node | None, department: str | None) -> tuple[str, str] | None:
         """The grid's first grid_worker; for police/traffic tickets its police member if any."""
@@ -214,8 +221,10 @@ class TicketService:
         t = self.get(no)
         if not self.may_read(t, viewer.contact_id):
             raise UserError(texts.NOT_ALLOWED_READ.format(no=no))
+        merged_into = self.s.get(Ticket, t.merged_into_id) if t.merged_into_id else None
         return texts.ticket_detail(t, self.org.node(t.node_id).path, self._name(t.assignee_id), self.events(t),
-                                   self.org.settings.tz, evidence_of(self.s, t))
+                                   self.org.settings.tz, evidence_of(self.s, t),
+                                   merged_into=merged_into.no if merged_into else None)
 
     def open_for(self, contact_id: str) -> list[Ticket]:
         """Unfinished tickets the contact reported, follows, or is assigned."""
@@ -228,7 +237,9 @@ class TicketService:
         return list(self.s.exec(query).all())
 
     # ---- changes --------------------------------------------------------------------------
-    def accept(self, no: str, actor: Actor) -> Ticket:
+    # `here`: where the command was typed. That room gets the command's reply, so the people told of
+    # a change (bot/domain/told.py) are told everywhere else, once each.
+    def accept(self, no: str, actor: Actor, here: Address | None = None) -> Ticket:
         t = self.get(no)
         self._require_handler(t, actor, "受理")
         self._require_status(t, ("open",), "受理")
@@ -236,10 +247,11 @@ class TicketService:
         t.accepted_at = self.clock.now()
         self._event(t, actor, "accepted")
         self.timers.plan(t)
-        self._reply_to_source(t, texts.accepted(t, actor.name))
+        self._tell_involved(t, here, texts.accepted(t, actor.name), county=True)
         return t
 
-    def transfer(self, no: str, department: str, actor: Actor) -> tuple[Ticket, str | None]:
+    def transfer(self, no: str, department: str, actor: Actor,
+                 here: Address | None = None) -> tuple[Ticket, str | None]:
         t = self.get(no)
         self._require_handler(t, actor, "转派")
         self._require_status(t, ("open", "accepted"), "转派")
@@ -255,9 +267,14 @@ class TicketService:
         self._event(t, actor, "transferred", f"{texts.dept(old)} → {texts.dept(department)}")
         self._teach(t, learning.TRANSFER, actor, department)
         self._dispatch_to_department(t, node, texts.relayed(t), self._name(t.assignee_id))
+        told = Told(self.outbox, here, urgent=t.urgency == "urgent")
+        told.tell_room(self._handling_room(t), texts.transferred(t, old, actor.name))
+        if old is not None:
+            told.tell_room(self.org.department_room(old), texts.transferred_away(t, old, actor.name))
+        told.post()
         return t, old
 
-    def resolve(self, no: str, note: str, actor: Actor) -> Ticket:
+    def resolve(self, no: str, note: str, actor: Actor, here: Address | None = None) -> Ticket:
         t = self.get(no)
         self._require_handler(t, actor, "办结")
         self._require_status(t, ("open", "accepted"), "办结")
@@ -269,7 +286,8 @@ class TicketService:
         t.resolution = note
         self._event(t, actor, "resolved", note)
         self.timers.plan(t)
-        self._reply_to_source(t, texts.rate_request(t, t.reporter_name), mention_reporter=True)
+        self._tell_involved(t, here, texts.resolved(t, actor.name), county=True,
+                            to_reporter=texts.rate_request(t, t.reporter_name))
         return t
 
     def rate(self, no: str, rating: str, note: str, actor: Actor) -> Ticket:
@@ -301,7 +319,7 @@ class TicketService:
             self._event(t, None, "closed")
         return t
 
-    def decline(self, no: str, reason: str, actor: Actor) -> tuple[Ticket, bool]:
+    def decline(self, no: str, reason: str, actor: Actor, here: Address | None = None) -> tuple[Ticket, bool]:
         """#不受理: the reporter is told why; `不是问题` in the reason also teaches the classifier.
         Returns the ticket and whether it was recorded as a classifier mistake."""
         t = self.get(no)
@@ -311,7 +329,8 @@ class TicketService:
         t.closed_at = self.clock.now()
         self._event(t, actor, "declined", reason)
         self.timers.plan(t)
-        self._reply_to_source(t, texts.declined(t, actor.name, reason), mention_reporter=True)
+        self._tell_involved(t, here, texts.declined_told(t, actor.name, reason),
+                            to_reporter=texts.declined(t, actor.name, reason))
         taught = learning.NOT_A_PROBLEM in reason
         if taught:
             self._teach(t, learning.NOT_ISSUE, actor)
@@ -323,7 +342,7 @@ class TicketService:
         if not t.text.startswith(texts.FORWARDED_RECORD):
             learning.record(self.s, self.clock, kind, t.text, actor.contact_id, ticket=t, department=department)
 
-    def cancel(self, no: str, actor: Actor) -> Ticket:
+    def cancel(self, no: str, actor: Actor, here: Address | None = None) -> Ticket:
         t = self.get(no)
         node = self.org.node(t.node_id)
         if actor.contact_id != t.reporter_id and not self.org.holds_role(actor.contact_id, ADMIN_ROLES, node):
@@ -333,6 +352,194 @@ class TicketService:
         t.closed_at = self.clock.now()
         self._event(t, actor, "cancelled")
         self.timers.plan(t)
+        # The assignee stops working on it: mentioned in the grid room, or told 1:1 when it has none.
+        assignee = self._person(t.assignee_id) if t.assignee_id != actor.contact_id else None
+        text = texts.cancelled(t, actor.name)
+        told = self._tell_involved(t, here, text, post=False,
+                                   to_grid=texts.with_mentions([assignee[1]] if assignee else [], text),
+                                   grid_mentions=(assignee,) if assignee else ())
+        if assignee and self._handling_room(t) is None:
+            told.tell(Address.of_person(assignee[0]), text)
+        told.post()
+        return t
+
+    def assign(self, no: str, target: str, actor: Actor,
+               here: Address | None = None) -> tuple[Ticket, Node, str]:
+        """#指派: hand the ticket to a grid (its first grid_worker, or police member for police tickets,
+        becomes the assignee) or to a named member, within the sender's reach. The ticket goes back
+        to 待受理 for the new assignee, with a fresh accept deadline; its resolve deadline stands.
+        Returns the ticket, the node it went to and the new assignee's name."""
+        t = self.get(no)
+        node = self.org.node(t.node_id)
+        grid = self.org.node(t.grid_id) if t.grid_id else None
+        reach = self._admin_nodes(actor.contact_id, node)
+        if grid is not None and self.org.holds_role(actor.contact_id, GRID_WORKER, grid):
+            reach.append(grid)
+        if not reach:
+            raise UserError(texts.NOT_ALLOWED_ASSIGN.format(no=no))
+        self._require_status(t, ("open", "accepted"), "指派")
+        place, person = self._assign_target(target, reach)
+        new_grid = self.org.grid_of(place)
+        if person is None:
+            found = self.assignee_for(new_grid, t.department)
+            if found is None:
+                raise UserError(texts.ASSIGN_NO_WORKER.format(grid=place.name))
+            person = found
+        if person[0] == t.assignee_id and (new_grid.id if new_grid else None) == t.grid_id:
+            raise UserError(texts.ASSIGN_SAME.format(no=no, name=person[1]))
+        old_room = self._handling_room(t)
+        t.grid_id = new_grid.id if new_grid else None
+        if not self.org.contains(place, node):
+            # The ticket now belongs where it was sent (a 1:1 report filed at the county, a town-room
+            # report): that node's staff read it, and its lists and escalation count it.
+            t.node_id = place.id
+            node = place
+        t.assignee_id = person[0]
+        settings = self.org.settings
+        rule = settings.sla.urgent if t.urgency == "urgent" else settings.sla.normal
+        t.status = "open"
+        t.accepted_at = None
+        t.accept_by = due_after(self.clock.now(), rule.accept, settings.calendar, settings.tz)
+        self.timers.restart_accept(t)
+        self._event(t, actor, "assigned", f"{place.path} {person[1]}")
+        told = Told(self.outbox, here, urgent=t.urgency == "urgent")
+        alert = texts.grid_alert(t, node.path, texts.relayed(t), person[1], settings.tz)
+        new_room = self._handling_room(t)
+        if not told.tell_room(new_room, alert, (person,)):
+            told.tell(Address.of_person(person[0]), alert)
+        if old_room is not None and (new_room is None or old_room.id != new_room.id):
+            told.tell_room(old_room, texts.assigned_away(t, actor.name, person[1], place.name))
+        told.post()
+        return t, place, person[1]
+
+    def merge(self, no: str, into_no: str, actor: Actor, here: Address | None = None) -> tuple[Ticket, Ticket]:
+        """#合并 T4 T3: T4's reporter and followers follow T3, T4 becomes 已合并 (no rating, no timers)."""
+        if no == into_no:
+            raise UserError(texts.MERGE_SELF.format(no=no))
+        t, into = self.get(no), self.get(into_no)
+        for ticket in (t, into):
+            self._require_handler(ticket, actor, "合并")
+            self._require_status(ticket, ("open", "accepted"), "合并")
+        known = {into.reporter_id, *(f.contact_id for f in self.followers(into))}
+        people = [(t.reporter_id, t.reporter_name, t.source)] + [(f.contact_id, f.name, f.source)
+                                                                for f in self.followers(t)]
+        for contact_id, name, where in people:
+            if contact_id not in known:
+                known.add(contact_id)
+                self._add_follower(into, contact_id, name, where)
+        t.status = "merged"
+        t.closed_at = self.clock.now()
+        t.merged_into_id = into.id
+        self._event(t, actor, "merged", into.no)
+        self._event(into, actor, "merged_in", t.no)
+        self.timers.plan(t)
+        told = self._tell_involved(t, here, texts.merged_told(t, into, actor.name), post=False,
+                                   to_reporter=texts.merged(t, into))
+        told.tell_room(self._handling_room(into), texts.merged_told(t, into, actor.name))
+        told.post()
+        return t, into
+
+    def supervise(self, no: str, demand: str, actor: Actor, here: Address | None = None) -> bool:
+        """#督办: an admin above marks the ticket 督办 and puts the demand to the assignee and the grid's
+        admins. Returns whether the message went to `here` (then it is the reply)."""
+        t = self.get(no)
+        self._require_admin_above(t, actor, "督办")
+        self._require_status(t, ("open", "accepted"), "督办")
+        t.supervised_at = self.clock.now()
+        self._event(t, actor, "supervised", demand)
+        people = [p for p in [self._person(t.assignee_id), *self._grid_admins(t)]
+                  if p is not None and p[0] != actor.contact_id]
+        people = list(dict((p[0], p) for p in people).values())
+        text = texts.supervised(t, actor.name, demand, [name for _, name in people], self.org.settings.tz)
+        return self._tell_people(t, here, text, people)
+
+    def request_extension(self, no: str, until: datetime, reason: str, actor: Actor,
+                          here: Address | None = None) -> tuple[Ticket, Node, bool]:
+        """#延期: the assignee (or the grid's worker) asks the admins of the grid's parent node for a later
+        resolve_by. Returns the ticket, the deciding node, and whether the request went to `here`."""
+        t = self.get(no)
+        grid = self.org.node(t.grid_id) if t.grid_id else None
+        if actor.contact_id != t.assignee_id and not (
+                grid is not None and self.org.holds_role(actor.contact_id, GRID_WORKER, grid)):
+            raise UserError(texts.NOT_ALLOWED_EXTEND.format(no=no))
+        self._require_status(t, ("open", "accepted"), "申请延期")
+        tz = self.org.settings.tz
+        if t.extension_until is not None:
+            raise UserError(texts.EXTENSION_PENDING.format(no=no, until=texts.when(t.extension_until, tz)))
+        if until <= t.resolve_by:
+            raise UserError(texts.EXTENSION_NOT_LATER.format(no=no, resolve_by=texts.when(t.resolve_by, tz)))
+        now = self.clock.now()
+        t.extension_until = until
+        t.extension_reason = reason
+        t.extension_requested_by = actor.contact_id
+        t.extension_requested_at = now
+        self._event(t, actor, "extension_requested", f"至{texts.when(until, tz)}：{reason}")
+        decider = self._extension_decider(t)
+        admins = [(m.contact_id, m.name) for m in self.org.members_at(decider, "admin")]
+        told = Told(self.outbox, None, urgent=t.urgency == "urgent")
+        text = texts.extension_requested(t, actor.name, [n for _, n in admins], tz)
+        if not told.tell_room(decider, text, tuple(admins)):
+            for person in admins:
+                told.tell(Address.of_person(person[0]), text)
+        was_here = here is not None and told.told(here)
+        told.post()
+        return t, decider, was_here
+
+    def decide_extension(self, no: str, approve: bool, reason: str, actor: Actor,
+                         here: Address | None = None) -> tuple[Ticket, datetime, bool]:
+        """#同意延期 / #驳回延期 by an admin of the grid's parent node (or above): approved, resolve_by
+        moves and the deadline timers are planned anew. The assignee (and the requester) are told.
+        Returns the ticket, the date asked for, and whether the answer went to `here`."""
+        t = self.get(no)
+        action = "同意延期" if approve else "驳回延期"
+        if not self.org.holds_role(actor.contact_id, ADMIN_ROLES, self._extension_decider(t, climb=False)):
+            raise UserError(texts.NOT_ALLOWED_DECIDE.format(no=no, action=action))
+        self._require_status(t, ("open", "accepted"), action)
+        if t.extension_until is None:
+            raise UserError(texts.NO_EXTENSION.format(no=no))
+        until, requester = t.extension_until, t.extension_requested_by
+        tz = self.org.settings.tz
+        t.extension_until = t.extension_reason = t.extension_requested_by = t.extension_requested_at = None
+        if approve:
+            old = t.resolve_by
+            t.resolve_by = until
+            self.timers.restart_resolve(t)
+            self._event(t, actor, "extension_approved", f"{texts.when(old, tz)} → {texts.when(until, tz)}")
+            text = texts.extension_approved(t, actor.name, tz)
+        else:
+            self._event(t, actor, "extension_rejected", reason)
+            text = texts.extension_rejected(t, actor.name, until, reason, tz)
+        people = [p for p in (self._person(t.assignee_id), self._person(requester)) if p is not None]
+        people = list(dict((p[0], p) for p in people).values())
+        return t, until, self._tell_people(t, here, texts.with_mentions([n for _, n in people], text), people)
+
+    def reopen(self, no: str, reason: str, actor: Actor, here: Address | None = None) -> Ticket:
+        """#重开: an admin above reopens a declined, merged, resolved or closed ticket. It goes back to
+        处置中 if it had been accepted, else to 待受理; it counts as a reopen, gets new deadlines from
+        now, and its timers and escalation start again from level 0."""
+        t = self.get(no)
+        self._require_admin_above(t, actor, "重开")
+        self._require_status(t, ("declined", "merged", "resolved", "closed"), "重开")
+        settings = self.org.settings
+        rule = settings.sla.urgent if t.urgency == "urgent" else settings.sla.normal
+        now = self.clock.now()
+        t.status = "accepted" if t.accepted_at is not None else "open"
+        if t.status == "open":
+            t.accept_by = due_after(now, rule.accept, settings.calendar, settings.tz)
+            t.accept_reminded_at = None
+        t.resolve_by = due_after(now, rule.resolve, settings.calendar, settings.tz)
+        t.reopen_count += 1
+        t.resolved_at = t.closed_at = t.rating = t.merged_into_id = None
+        t.escalation_level = 0
+        self.timers.reset_after_reopen(t)
+        self._event(t, actor, "reopened", reason)
+        assignee = self._person(t.assignee_id)
+        to_grid = texts.reopened_by(t, actor.name, reason, assignee[1] if assignee else None, settings.tz)
+        told = self._tell_involved(t, here, texts.reopened_told(t, actor.name, settings.tz), post=False,
+                                   to_grid=to_grid, grid_mentions=(assignee,) if assignee else ())
+        if assignee and self._handling_room(t) is None:
+            told.tell(Address.of_person(assignee[0]), to_grid)
+        told.post()
         return t
 
     def nudge(self, no: str, actor: Actor) -> Ticket:
@@ -358,6 +565,103 @@ class TicketService:
                 self.outbox.post(Outgoing(text=text, to=t.assignee_id))
         return t
 
+    # ---- who is told ----------------------------------------------------------------------
+    def _tell_involved(self, t: Ticket, here: Address | None, text: str, *, to_reporter: str | None = None,
+                       to_grid: str | None = None, grid_mentions: tuple[tuple[str, str], ...] = (),
+                       county: bool = False, post: bool = True) -> Told:
+        """SPEC §5.1: the reporter (in the room they reported in, or 1:1) and the followers, the grid's
+        room (the ticket's room up the tree when it has no grid), and for an urgent ticket, when
+        `county`, the county room — each once, the command's room only with the reporter's message."""
+        told = Told(self.outbox, here, urgent=t.urgency == "urgent")
+        reporter = to_reporter or text
+        told.tell(t.source, reporter, ((t.reporter_id, t.reporter_name),) if to_reporter else (), even_here=True)
+        for f in self.followers(t):
+            told.tell(f.source, text, ((f.contact_id, f.name),) if f.source.is_room else ())
+        told.tell_room(self._handling_room(t), to_grid or text, grid_mentions)
+        if county and t.urgency == "urgent":
+            told.tell_room(self.org.root(), text)
+        if post:
+            told.post()
+        return told
+
+    def _tell_people(self, t: Ticket, here: Address | None, text: str, people: list[tuple[str, str]]) -> bool:
+        """Mention `people` in the ticket's room, or tell each 1:1 when it has none. Returns whether the
+        message went to `here` (then it stands as the command's reply)."""
+        told = Told(self.outbox, None, urgent=t.urgency == "urgent")
+        if not told.tell_room(self._handling_room(t), text, tuple(people)):
+            for person in people:
+                told.tell(Address.of_person(person[0]), text)
+        was_here = here is not None and told.told(here)
+        told.post()
+        return was_here
+
+    def _handling_room(self, t: Ticket) -> Node | None:
+        """The room that handles the ticket: its grid's, or for a ticket without a grid the nearest
+        room up the tree from its node (the one its new-ticket alert went to)."""
+        if t.grid_id:
+            grid = self.org.node(t.grid_id)
+            return grid if grid.address is not None else None
+        node = self.org.node(t.node_id)
+        return next((n for n in [node, *self.org.ancestors(node)] if n.address is not None), None)
+
+    def _grid_admins(self, t: Ticket) -> list[tuple[str, str] | None]:
+        """The admins of the ticket's grid, or, as grids seldom have one, of the node above it."""
+        base = self.org.node(t.grid_id) if t.grid_id else self.org.node(t.node_id)
+        for node in [base, *self.org.ancestors(base)][:2]:
+            admins = self.org.members_at(node, "admin")
+            if admins:
+                return [(m.contact_id, m.name) for m in admins]
+        return []
+
+    def _extension_decider(self, t: Ticket, climb: bool = True) -> Node:
+        """The grid's parent node, whose admins decide a #延期 (for a ticket without a grid, its node's
+        parent). `climb`: up to the nearest node that has admins, to know whom to ask."""
+        base = self.org.node(t.grid_id) if t.grid_id else self.org.node(t.node_id)
+        chain = self.org.ancestors(base) or [base]
+        if not climb:
+            return chain[0]
+        return next((n for n in chain if self.org.members_at(n, "admin")), chain[0])
+
+    def _admin_nodes(self, contact_id: str, over: Node) -> list[Node]:
+        """The nodes at which the contact is an admin, when one of them is at or above `over`."""
+        if not self.org.holds_role(contact_id, ADMIN_ROLES, over):
+            return []
+        nodes = [self.s.get(Node, m.node_id) for m in self.org.memberships(contact_id)
+                 if m.role in ADMIN_ROLES and m.node_id is not None]
+        return [n for n in nodes if n is not None and n.active]
+
+    def _assign_target(self, target: str, reach: list[Node]) -> tuple[Node, tuple[str, str] | None]:
+        """What #指派 names: a node (a path, a grid's name or the end of a path) at or below grid level,
+        or a member of the org by name or contact id — within `reach`. Returns the node, and the
+        person when one was named."""
+        name = target.strip().lstrip("@").replace("\u2005", "").strip()
+        within = [n for n in self._nodes_named(name) if any(self.org.contains(r, n) for r in reach)]
+        if len(within) > 1:
+            raise UserError(texts.ASSIGN_AMBIGUOUS.format(target=name, paths="、".join(n.path for n in within[:5])))
+        if within:
+            place = within[0]
+            if self.org.grid_of(place) is None:
+                raise UserError(texts.ASSIGN_ABOVE_GRID.format(target=place.name))
+            return place, None
+        members = [m for m in self.s.exec(select(Membership).where(
+            or_(Membership.name == name, Membership.contact_id == name),
+            Membership.node_id.is_not(None))).all()]
+        for m in members:
+            place = self.s.get(Node, m.node_id)
+            if place is not None and place.active and any(self.org.contains(r, place) for r in reach):
+                return place, (m.contact_id, m.name)
+        if members or self._nodes_named(name):
+            raise UserError(texts.ASSIGN_OUT_OF_REACH.format(target=name))
+        raise UserError(texts.ASSIGN_UNKNOWN.format(target=name))
+
+    def _nodes_named(self, name: str) -> list[Node]:
+        if not name:
+            return []
+        exact = self.org.node_by_path(name)
+        if exact is not None:
+            return [exact]
+        return [n for n in self.org.nodes() if n.path.endswith("/" + name)]
+
     # ---- rules ----------------------------------------------------------------------------
     def may_read(self, t: Ticket, contact_id: str) -> bool:
         """SPEC §5.1: its reporter and followers, staff whose reach contains its node, the liaisons of
@@ -378,6 +682,10 @@ class TicketService:
         scope = self.org.node(t.grid_id) if t.grid_id else node
         return self.org.holds_role(contact_id, HANDLER_ROLES, scope)
 
+    def _require_admin_above(self, t: Ticket, actor: Actor, action: str) -> None:
+        if not self.org.holds_role(actor.contact_id, ADMIN_ROLES, self.org.node(t.node_id)):
+            raise UserError(texts.NOT_ALLOWED_ADMIN.format(action=action, no=t.no))
+
     def _require_handler(self, t: Ticket, actor: Actor, action: str) -> None:
         if not self.may_handle(t, actor.contact_id):
             raise UserError(texts.NOT_ALLOWED_HANDLE.format(dept=texts.dept(t.department), action=action,
@@ -396,6 +704,9 @@ class TicketService:
 
     def _name(self, contact_id: str | None) -> str | None:
         return self.org.name_of(contact_id) if contact_id else None
+
+    def _person(self, contact_id: str | None) -> tuple[str, str] | None:
+        return (contact_id, self.org.name_of(contact_id)) if contact_id else None
 
 
 def ticket_json(t: Ticket, node_path: str, followers: list[str], tz) -> dict:

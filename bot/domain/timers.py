@@ -54,6 +54,19 @@ class TicketTimers:
         t.next_escalation_at = t.resolve_by
         self.plan(t)
 
+    def restart_accept(self, t: Ticket) -> None:
+        """A new accept deadline (#指派 to someone new): its reminder is due again."""
+        t.accept_reminded_at = None
+        self.plan(t)
+
+    def restart_resolve(self, t: Ticket) -> None:
+        """A later resolve deadline (#同意延期): its reminder and escalation move with it. A reminder
+        whose lead time has already begun is not sent: the approval itself names the new deadline."""
+        lead_starts = t.resolve_by - PRE_RESOLVE_LEAD[t.urgency]
+        t.pre_reminded_at = self.clock.now() if lead_starts <= self.clock.now() else None
+        t.next_escalation_at = t.resolve_by
+        self.plan(t)
+
     def start(self, t: Ticket) -> None:
         """A new ticket: escalation starts at the resolve deadline."""
         t.next_escalation_at = t.resolve_by

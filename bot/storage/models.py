@@ -79,7 +79,7 @@ class Ticket(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     no: str = Field(unique=True)                 # T12
-    status: str = Field(default="open")          # open accepted resolved closed cancelled
+    status: str = Field(default="open")          # open accepted resolved closed cancelled declined merged
     department: str | None = None
     urgency: str = "normal"
     node_id: int = Field(foreign_key="node.id", index=True)
@@ -108,6 +108,13 @@ class Ticket(SQLModel, table=True):
     pre_reminded_at: datetime | None = None
     next_escalation_at: datetime | None = None
     last_nudged_at: datetime | None = None
+    # The closed loop (SPEC §5.1): 督办, the ticket a merged one joined, a pending #延期 request.
+    supervised_at: datetime | None = None        # last #督办; lists, stats and exports mark it 督办
+    merged_into_id: int | None = Field(default=None, foreign_key="ticket.id")
+    extension_until: datetime | None = None      # the resolve_by asked for, until decided
+    extension_reason: str | None = None
+    extension_requested_by: str | None = None
+    extension_requested_at: datetime | None = None
 
     @property
     def source(self) -> Address:
@@ -119,6 +126,12 @@ class TicketFollower(SQLModel, table=True):
     ticket_id: int = Field(foreign_key="ticket.id", primary_key=True)
     contact_id: str = Field(primary_key=True)
     name: str = ""
+    source_room_id: str | None = None     # where they reported it (None: 1:1), where they are told of changes
+    source_room_topic: str | None = None
+
+    @property
+    def source(self) -> Address:
+        return Address.room(self.source_room_id, self.source_room_topic) or Address.of_person(self.contact_id)
 
 
 class TicketEvent(SQLModel, table=True):
