@@ -180,8 +180,11 @@ class Dispatcher:
             ctx.reply(reply)
 
     def _unknown(self, name: str) -> str:
-        close = difflib.get_close_matches(name, list(self.commands), n=1, cutoff=0.0)
-        hint = f"您是不是要用 #{close[0]}？" if close and difflib.SequenceMatcher(None, name, close[0]).ratio() > 0 else ""
+        # The closest command; among equally close ones the first registered (the everyday ones come
+        # first: #办理 is #受理, not #督办).
+        score, close = max(((difflib.SequenceMatcher(None, name, c).ratio(), c) for c in self.commands),
+                           key=lambda scored: scored[0], default=(0, ""))
+        hint = f"您是不是要用 #{close}？" if score > 0 else ""
         return f"没有“#{name}”这个命令。{hint}发送 #帮助 查看可用命令。"
 
     def offered(self, ctx: Context) -> list[Command]:

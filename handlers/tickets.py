@@ -109,8 +109,8 @@ async def cancel(ctx: Context, args: str) -> str:
 @router.command("指派", usage=USAGE_ASSIGN, summary="把工单交给某个网格或某位人员")
 async def assign(ctx: Context, args: str) -> str:
     no, target = _ticket_and_text(args, USAGE_ASSIGN)
-    ticket, place, name = ctx.tickets.assign(no, target, ctx.actor, ctx.msg.address)
-    return texts.assigned(ticket, place.name, name)
+    ticket, place, name, told_here = ctx.tickets.assign(no, target, ctx.actor, ctx.msg.address)
+    return None if told_here else texts.assigned(ticket, place.name, name)
 
 
 @router.command("合并", usage=USAGE_MERGE, summary="把重复的工单并入另一张")

@@ -391,6 +391,11 @@ def assigned(t: Ticket, place_name: str, assignee_name: str) -> str:
     return f"已把工单 {t.no} 指派给{who}，已通知对方受理。"
 
 
+def assigned_alert(t: Ticket, node_path: str, text: str, assignee_name: str, by_name: str, tz: ZoneInfo) -> str:
+    """The new grid's alert of a ticket handed to it: a new ticket's alert, saying who handed it over."""
+    return grid_alert(t, node_path, text, assignee_name, tz) + f"\n（{by_name}指派）"
+
+
 def assigned_away(t: Ticket, by_name: str, assignee_name: str, place_name: str) -> str:
     who = assignee_name if place_name in assignee_name else f"{place_name}{assignee_name}"
     return f"工单 {t.no} 已由{by_name}改派给{who}，本群无需再处理。"

@@ -364,11 +364,12 @@ class TicketService:
         return t
 
     def assign(self, no: str, target: str, actor: Actor,
-               here: Address | None = None) -> tuple[Ticket, Node, str]:
+               here: Address | None = None) -> tuple[Ticket, Node, str, bool]:
         """#指派: hand the ticket to a grid (its first grid_worker, or police member for police tickets,
         becomes the assignee) or to a named member, within the sender's reach. The ticket goes back
         to 待受理 for the new assignee, with a fresh accept deadline; its resolve deadline stands.
-        Returns the ticket, the node it went to and the new assignee's name."""
+        Returns the ticket, the node it went to, the new assignee's name and whether the alert went to
+        `here` (then it stands as the reply)."""
         t = self.get(no)
         node = self.org.node(t.node_id)
         grid = self.org.node(t.grid_id) if t.grid_id else None
@@ -403,14 +404,16 @@ class TicketService:
         self.timers.restart_accept(t)
         self._event(t, actor, "assigned", f"{place.path} {person[1]}")
         told = Told(self.outbox, here, urgent=t.urgency == "urgent")
-        alert = texts.grid_alert(t, node.path, texts.relayed(t), person[1], settings.tz)
+        alert = texts.assigned_alert(t, node.path, texts.relayed(t), person[1], actor.name, settings.tz)
         new_room = self._handling_room(t)
-        if not told.tell_room(new_room, alert, (person,)):
-            told.tell(Address.of_person(person[0]), alert)
+        # The new assignee is mentioned even in the room the command was typed in: there the alert is the reply.
+        if not told.tell_room(new_room, alert, (person,), even_here=True):
+            told.tell(Address.of_person(person[0]), alert, even_here=True)
         if old_room is not None and (new_room is None or old_room.id != new_room.id):
             told.tell_room(old_room, texts.assigned_away(t, actor.name, person[1], place.name))
+        was_here = told.told(here)
         told.post()
-        return t, place, person[1]
+        return t, place, person[1], was_here
 
     def merge(self, no: str, into_no: str, actor: Actor, here: Address | None = None) -> tuple[Ticket, Ticket]:
         """#合并 T4 T3: T4's reporter and followers follow T3, T4 becomes 已合并 (no rating, no timers)."""

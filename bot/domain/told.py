@@ -35,25 +35,27 @@ class Told:
         """Tell a place, unless it is the command's room (`even_here`: the reporter's message, which the
         command's reply leaves out) or was told already: then the people this text was for are
         mentioned in the message that place gets."""
-        if address is None or (not even_here and self.here is not None and address == self.here):
+        if address is None:
             return
         for message in self.messages:
             if message.address == address:
                 named = {c for c, _ in message.mentions + message.also}
                 message.also += [m for m in mentions if m[0] not in named]
                 return
+        if not even_here and self.here is not None and address == self.here:
+            return
         self.messages.append(_Message(address, text, list(mentions), account=account, urgent=self.urgent))
 
     def tell_room(self, room: Node | DepartmentRoom | None, text: str,
-                  mentions: tuple[tuple[str, str], ...] = ()) -> bool:
+                  mentions: tuple[tuple[str, str], ...] = (), even_here: bool = False) -> bool:
         """Tell a node's or department's room; False when it has none."""
         if room is None or room.address is None:
             return False
-        self.tell(room.address, text, mentions, account=room.account)
+        self.tell(room.address, text, mentions, account=room.account, even_here=even_here)
         return True
 
-    def told(self, address: Address) -> bool:
-        return any(m.address == address for m in self.messages)
+    def told(self, address: Address | None) -> bool:
+        return address is not None and any(m.address == address for m in self.messages)
 
     def post(self) -> None:
         for m in self.messages:
