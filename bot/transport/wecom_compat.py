@@ -21,10 +21,16 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 
-import aibot.ws as _sdk_ws
 import websockets as _websockets
-from aibot import WSClient, WSClientOptions, decrypt_file  # noqa: F401  (re-exported)
+
+with warnings.catch_warnings():
+    # The SDK imports websockets' legacy client module for a type hint (deprecated since websockets 14).
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module="websockets")
+    warnings.filterwarnings("ignore", "websockets", DeprecationWarning)
+    import aibot.ws as _sdk_ws
+    from aibot import WSClient, WSClientOptions, decrypt_file  # noqa: F401  (re-exported)
 
 PINS = ("wecom-aibot-python-sdk==1.0.2", "pyee>=11", "websockets>=12")
 

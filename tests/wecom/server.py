@@ -175,6 +175,9 @@ class WecomServer:
                 await conn.send(json.dumps({"headers": {"req_id": req_id}, "errcode": 0, "errmsg": "ok"}))
 
     # ---- reading what the bot sent --------------------------------------------------------
+    def frames_of(self, cmd: str) -> list[dict]:
+        return [f for f in self.frames if f.get("cmd") == cmd]
+
     def to(self, chatid: str) -> list[Sent]:
         return [s for s in self.sent if s.chatid == chatid]
 

@@ -25,7 +25,11 @@ async def _report(server, bot):
 
 
 async def test_a_report_in_a_group_opens_a_ticket_and_the_grid_chat_gets_a_card_with_accept(server, wecom):
+    await server.say("wxid_chen_zr", "@网格助手 #绑定 县供电公司工单群", chatid="wrk_power")      # a department's group
+    await server.wait_for(lambda s: s.chatid == "wrk_power" and "已将本群绑定到：供电工单群" in s.text, "bound")
     alert = await _report(server, wecom)
+    dispatch = await server.wait_for(lambda s: s.chatid == "wrk_power" and "T1" in s.text, "the dispatch")
+    assert "停电" in dispatch.text
     ack = await server.wait_for(lambda s: s.chatid == "wrk_household" and "已登记工单 T1" in s.text, "the ack")
     assert ack.body["msgtype"] == "markdown"
     assert alert.body["msgtype"] == "template_card" and alert.buttons == {"受理": "accept-T1"}
