@@ -263,12 +263,12 @@ class WecomTransport:
 
     async def _incoming(self, body: dict) -> list[Incoming]:
         msg_id = body.get("msgid")
-        sender = (body.get("from") or {}).get("userid")
+        sender = (body.get("from") or {}).get("userid") if isinstance(body.get("from"), dict) else None
         if not msg_id or not sender:
             log.debug("ignored a WeCom frame without msgid or sender")
             return []
         in_group = body.get("chattype") == "group"
-        room = body.get("chatid") if in_group else None
+        room = str(body["chatid"]) if in_group and body.get("chatid") else None
         base = dict(sender_id=str(sender), room_id=room)
         key = f"wecom:{msg_id}"      # WeCom's msgid, apart from any WeChat id in the same database
         kind = body.get("msgtype")
@@ -311,8 +311,9 @@ class WecomTransport:
         return []
 
     @staticmethod
-    def _text(text: str, in_group: bool) -> str:
+    def _text(text, in_group: bool) -> str:
         # In a group WeCom only passes on messages that mention the bot: the leading @bot is not content.
+        text = text if isinstance(text, str) else ""
         return _LEADING_MENTIONS.sub("", text, count=1) if in_group else text
 
     async def _save(self, key: str, media: dict, kind: str, sent_at=None) -> Path:

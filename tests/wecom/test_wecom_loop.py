@@ -49,6 +49,17 @@ async def test_the_accept_button_accepts_for_the_grid_worker_and_refuses_a_resid
     assert ticket(wecom).status == "accepted" and ticket(wecom).assignee_id == WORKER
 
 
+async def test_a_button_the_bot_never_made_does_nothing(server, wecom):
+    alert = await _report(server, wecom)
+    before = len(server.sent)
+    for key in ("accept-T1 ", "rate-T1-9", "#受理 T1", "accept-T1;rm"):
+        await server.click(WORKER, key, chatid="wrk_grid3")
+    await server.say(WORKER, "@网格助手 #查询 T1", chatid="wrk_grid3")          # handled after the clicks
+    answer = await server.wait_for(lambda s: s.chatid == "wrk_grid3" and "#受理" not in s.text
+                                   and s is not alert and "T1" in s.text, "the query's answer")
+    assert server.sent.index(answer) == before and ticket(wecom).status == "open"
+
+
 async def test_report_alert_accept_resolve_and_rate_run_through_wecom(server, wecom):
     alert = await _report(server, wecom)
     await server.click(WORKER, alert.buttons["受理"], chatid="wrk_grid3")
