@@ -81,9 +81,16 @@ class WecomServer:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def close(self) -> None:
+        """WeCom unreachable: the connections are closed and no new one is accepted."""
+        self._authed.clear()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+            self._server = None
+
+    async def restart(self) -> None:
+        """WeCom back, on the same address."""
+        self._server = await serve(self._handle, "127.0.0.1", self.port, process_request=self._http)
 
     async def connected(self, timeout: float = 20) -> None:
         await asyncio.wait_for(self._authed.wait(), timeout)

@@ -1,11 +1,12 @@
 """The WeCom connection's faults, end to end: a connection dropped in the middle of a notice fan-out, a
 callback delivered twice, a rate-limit answer, heartbeats no longer answered, and a wrong secret at
-start (the production command exits 1 with one Chinese line)."""
+start (the production command exits 1 with one Chinese line), and a long outage."""
 from __future__ import annotations
 
 import asyncio
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from tests.wecom.conftest import ADMIN
 from tests.wecom.server import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
+WORKER = "wxid_liufang"
 REPORT = "@网格助手 5栋楼道里的灯全坏了，晚上上下楼看不见"
 EXTRA_CHATS = {
     "wrk_building5": "遂川县/泉江镇城市社区党工委/城南社区/第3网格/幸福小区5栋",
@@ -72,6 +74,21 @@ async def test_a_rate_limit_answer_backs_off_and_sends_the_same_message_once(ser
     assert "WeCom rate limit (errcode 45009)" in caplog.text
     assert server.subscriptions == 1                    # a rate limit is no reason to reconnect
     await eventually(lambda: set(outbox_states(wecom)) == {"sent"}, "every outbox row sent")
+
+
+async def test_a_reminder_due_during_a_long_outage_goes_out_once_marked_late_when_wecom_is_back(server, wecom):
+    await server.say(WORKER, "@网格助手 #提醒 30分钟后 报送独居老人名单", chatid="wrk_grid3")
+    await server.wait_for(lambda s: s.chatid == "wrk_grid3" and "提醒" in s.text, "the reminder's confirmation")
+    await server.close()
+    await eventually(lambda: not wecom.transport.online, "the bot offline")
+    wecom.clock.advance(timedelta(hours=2))
+    await wecom.tick()                       # the sweep runs on: the reminder is due, and waits in the outbox
+    assert "pending" in outbox_states(wecom)
+    await server.restart()
+    late = await server.wait_for(lambda s: "补发" in s.text, "the late reminder")
+    assert late.chatid == "wrk_grid3" and "报送独居老人名单" in late.text
+    await eventually(lambda: set(outbox_states(wecom)) == {"sent"}, "every outbox row sent")
+    assert sum("补发" in s.text for s in server.sent) == 1
 
 
 @pytest.mark.parametrize("timing", [{"backoff_initial": 0.05, "backoff_max": 0.5, "rate_limit_backoff": 0.05,
