@@ -10,7 +10,7 @@ While not connected, send() raises TransportUnavailable, so the outbox keeps the
 
 In: messages WeCom pushes (group messages that mention the bot, and 1:1 chats) with the sender's userid
 and the chat id; images and files are downloaded and decrypted into `attachments_dir`; `enter_chat` is
-answered as `#帮助`; a card button click is dispatched as the command it stands for (wecom_cards).
+answered as `#帮助` (as WeCom's welcome reply when it is ready in time); a card button click is dispatched as the command it stands for (wecom_cards).
 Out: every message through aibot_send_msg (markdown, or a button card); a rate-limit answer waits and
 sends the same message again.
 """
@@ -33,6 +33,7 @@ log = logging.getLogger("gridbot.wecom")
 
 DEFAULT_WS_URL = "wss://openws.work.weixin.qq.com"
 SEND_TIMEOUT = 15.0           # the SDK gives up on an acknowledgement after 5 s; this is a safety net
+WELCOME_WINDOW = 4.0          # WeCom takes a welcome reply within 5 s of enter_chat
 POLL_INTERVAL = 0.2           # how often the supervisor looks whether the connection still lives
 # WeCom's "too often" answers: 45009 API frequency, 45033 concurrency, 45035 per-chat frequency.
 RATE_LIMITED = frozenset({45009, 45033, 45035})
@@ -65,6 +66,7 @@ class WecomTransport:
         self._online = False
         self._stopping = asyncio.Event()
         self._inbox: asyncio.Queue = asyncio.Queue()
+        self._welcome: dict[str, tuple[dict, float]] = {}     # userid -> (enter_chat frame, answer by)
 
     @property
     def online(self) -> bool:
@@ -102,7 +104,18 @@ class WecomTransport:
             client = self._client
             if client is None or not self._online:
                 raise TransportUnavailable("WeCom is not connected")
+            welcome = self._welcome_for(out)
             try:
+                if welcome is not None:
+                    try:
+                        await asyncio.wait_for(client.reply_welcome(welcome, {
+                            "msgtype": "text", "text": {"content": out.text}}), SEND_TIMEOUT)
+                        break
+                    except Exception as err:
+                        if sdk.ack_errcode(err) is None:
+                            raise
+                        log.info("WeCom took no welcome reply (errcode %d); sending it as a message",
+                                 sdk.ack_errcode(err))
                 await asyncio.wait_for(client.send_message(chat, body), SEND_TIMEOUT)
                 break
             except Exception as err:
@@ -134,6 +147,12 @@ class WecomTransport:
         if out.file_path:
             # The SDK cannot upload files; the text already names where the file was saved.
             log.info("file not sent over WeCom (no upload in the SDK): %s", out.file_path)
+
+    def _welcome_for(self, out: Outgoing) -> dict | None:
+        if out.to is None or out.to not in self._welcome:
+            return None
+        frame, deadline = self._welcome.pop(out.to)
+        return frame if asyncio.get_running_loop().time() < deadline else None
 
     # ---- supervision ----------------------------------------------------------------------
     async def _supervise(self) -> None:
@@ -250,6 +269,7 @@ class WecomTransport:
             if frame is None:
                 return
             body = frame.get("body") or {}
+            self._note_welcome(frame, body)
             try:
                 messages = await self._incoming(body)
             except Exception as exc:
@@ -260,6 +280,15 @@ class WecomTransport:
                     await dispatch(incoming)
                 except Exception as exc:
                     report_crash(log, "dispatch", exc, message_id=incoming.msg_id)
+
+    def _note_welcome(self, frame: dict, body: dict) -> None:
+        """An enter_chat may be answered with a welcome message (aibot_respond_welcome_msg) within
+        WELCOME_WINDOW seconds, on the event's req_id: the first message to that person in time goes so."""
+        event = body.get("event") if isinstance(body.get("event"), dict) else {}
+        sender = body.get("from", {}).get("userid") if isinstance(body.get("from"), dict) else None
+        if body.get("msgtype") == "event" and event.get("eventtype") == "enter_chat" and sender:
+            deadline = asyncio.get_running_loop().time() + WELCOME_WINDOW
+            self._welcome[str(sender)] = ({"headers": dict(frame.get("headers") or {})}, deadline)
 
     async def _incoming(self, body: dict) -> list[Incoming]:
         msg_id = body.get("msgid")

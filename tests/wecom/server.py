@@ -43,6 +43,8 @@ class Sent:
     def text(self) -> str:
         if self.body.get("msgtype") == "markdown":
             return self.body["markdown"]["content"]
+        if self.body.get("msgtype") == "text":
+            return self.body["text"]["content"]
         card = self.body.get("template_card", {})
         return card.get("main_title", {}).get("title", "") + "\n" + card.get("sub_title_text", "")
 
@@ -66,6 +68,7 @@ class WecomServer:
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
+        self._callbacks: dict[str, dict] = {}                 # req_id -> body of the callbacks pushed
         self._sends = 0
         self._conn = None
         self._authed = asyncio.Event()
@@ -132,7 +135,9 @@ class WecomServer:
         if chatid:
             body["chatid"] = chatid
         self.last_body = body
-        await self._conn.send(json.dumps({"cmd": cmd, "headers": {"req_id": f"cb_{next(self._ids)}"}, "body": body}))
+        req_id = f"cb_{next(self._ids)}"
+        self._callbacks[req_id] = body
+        await self._conn.send(json.dumps({"cmd": cmd, "headers": {"req_id": req_id}, "body": body}))
         return msgid
 
     # ---- the protocol ---------------------------------------------------------------------
@@ -179,6 +184,13 @@ class WecomServer:
                 self.sent.append(Sent(body.pop("chatid"), body))
                 await conn.send(json.dumps({"headers": {"req_id": req_id}, "errcode": 0, "errmsg": "ok"}))
             elif cmd and cmd.startswith("aibot_respond"):
+                # A reply on a callback's req_id: a welcome to the person who entered the chat, …
+                callback = self._callbacks.get(req_id)
+                if callback is None:
+                    await conn.send(json.dumps({"headers": {"req_id": req_id}, "errcode": 40008,
+                                                "errmsg": "invalid req_id"}))
+                    continue
+                self.sent.append(Sent(callback.get("chatid") or callback["from"]["userid"], frame["body"]))
                 await conn.send(json.dumps({"headers": {"req_id": req_id}, "errcode": 0, "errmsg": "ok"}))
 
     # ---- reading what the bot sent --------------------------------------------------------

@@ -106,6 +106,10 @@ async def test_entering_the_one_to_one_chat_gets_the_short_help(server, wecom):
     await server.enter_chat(REPORTER)
     help_text = await server.wait_for(lambda s: s.chatid == REPORTER, "the help")
     assert "#上报" in help_text.text and "#通知" not in help_text.text
+    assert [f["cmd"] for f in server.frames if f["cmd"].startswith("aibot_respond")] == ["aibot_respond_welcome_msg"]
+    await server.say(REPORTER, "#帮助")                   # later messages are ordinary ones
+    await eventually(lambda: len(server.to(REPORTER)) == 2, "the second help")
+    assert server.frames_of("aibot_send_msg")[-1]["body"]["chatid"] == REPORTER
 
 
 async def test_a_one_to_one_report_is_answered_in_the_one_to_one_chat(server, wecom):
