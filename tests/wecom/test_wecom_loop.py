@@ -19,17 +19,18 @@ def ticket(bot, no: str = "T1") -> Ticket | None:
         return s.exec(select(Ticket).where(Ticket.no == no)).first()
 
 
-async def _report(server, bot):
-    await server.say(REPORTER, REPORT, chatid="wrk_household")
+async def _report(server, bot, text: str = REPORT):
+    await server.say(REPORTER, text, chatid="wrk_household")
     return await server.wait_for(lambda s: s.chatid == "wrk_grid3" and "新工单 T1" in s.text, "the grid alert")
 
 
 async def test_a_report_in_a_group_opens_a_ticket_and_the_grid_chat_gets_a_card_with_accept(server, wecom):
     await server.say("wxid_chen_zr", "@网格助手 #绑定 县供电公司工单群", chatid="wrk_power")      # a department's group
     await server.wait_for(lambda s: s.chatid == "wrk_power" and "已将本群绑定到：供电工单群" in s.text, "bound")
-    alert = await _report(server, wecom)
+    alert = await _report(server, wecom, REPORT + "，我电话13912345678")
     dispatch = await server.wait_for(lambda s: s.chatid == "wrk_power" and "T1" in s.text, "the dispatch")
-    assert "停电" in dispatch.text
+    # Masked, and shown as written: WeCom markdown would take the mask's **** for bold.
+    assert "停电" in dispatch.text and "139＊＊＊＊5678" in dispatch.text and "13912345678" not in dispatch.text
     ack = await server.wait_for(lambda s: s.chatid == "wrk_household" and "已登记工单 T1" in s.text, "the ack")
     assert ack.body["msgtype"] == "markdown"
     assert alert.body["msgtype"] == "template_card" and alert.buttons == {"受理": "accept-T1"}
