@@ -95,7 +95,7 @@ async def test_a_reminder_due_during_a_long_outage_goes_out_once_marked_late_whe
                                      "heartbeat_interval": 0.1}])
 async def test_unanswered_heartbeats_make_the_bot_reconnect_and_carry_on(server, wecom, timing):
     server.answer_pings = False
-    await eventually(lambda: server.subscriptions == 2, "a new connection")
+    await eventually(lambda: server.subscriptions >= 2, "a new connection")
     server.answer_pings = True
     await eventually(lambda: wecom.transport.online, "the bot back online")
     await server.say("wxid_wangjg", REPORT, chatid="wrk_household")
