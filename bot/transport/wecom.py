@@ -100,7 +100,8 @@ class WecomTransport:
             return
         body = cards.body_for(out)
         wait = self.settings.rate_limit_backoff
-        for attempt in range(self.settings.rate_limit_retries + 1):
+        limited = 0
+        while True:
             client = self._client
             if client is None or not self._online:
                 raise TransportUnavailable("WeCom is not connected")
@@ -126,7 +127,8 @@ class WecomTransport:
                     self._connection_lost(client, f"send failed: {type(err).__name__}")
                     raise TransportUnavailable(type(err).__name__) from err
                 if code in RATE_LIMITED:
-                    if attempt == self.settings.rate_limit_retries:
+                    limited += 1
+                    if limited > self.settings.rate_limit_retries:
                         log.warning("WeCom still rate-limits (errcode %d); the message waits in the outbox", code)
                         raise TransportUnavailable(f"rate limited ({code})") from err
                     log.warning("WeCom rate limit (errcode %d); sending the same message again in %.1f s",
@@ -287,8 +289,9 @@ class WecomTransport:
         event = body.get("event") if isinstance(body.get("event"), dict) else {}
         sender = body.get("from", {}).get("userid") if isinstance(body.get("from"), dict) else None
         if body.get("msgtype") == "event" and event.get("eventtype") == "enter_chat" and sender:
-            deadline = asyncio.get_running_loop().time() + WELCOME_WINDOW
-            self._welcome[str(sender)] = ({"headers": dict(frame.get("headers") or {})}, deadline)
+            now = asyncio.get_running_loop().time()
+            self._welcome = {user: pending for user, pending in self._welcome.items() if pending[1] > now}
+            self._welcome[str(sender)] = ({"headers": dict(frame.get("headers") or {})}, now + WELCOME_WINDOW)
 
     async def _incoming(self, body: dict) -> list[Incoming]:
         msg_id = body.get("msgid")

@@ -64,6 +64,7 @@ class WecomServer:
     answer_pings: bool = True
     rate_limit_next: int = 0                                 # answer this many sends with errcode 45009
     drop_on_send: int | None = None                          # close the connection on this (1-based) send
+    refuse_cards: bool = False                               # answer template cards with an errcode
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -179,6 +180,10 @@ class WecomServer:
                     self.rate_limit_next -= 1
                     await conn.send(json.dumps({"headers": {"req_id": req_id}, "errcode": 45009,
                                                 "errmsg": "api freq out of limit"}))
+                    continue
+                if self.refuse_cards and frame["body"].get("msgtype") == "template_card":
+                    await conn.send(json.dumps({"headers": {"req_id": req_id}, "errcode": 40058,
+                                                "errmsg": "invalid template_card"}))
                     continue
                 body = dict(frame["body"])
                 self.sent.append(Sent(body.pop("chatid"), body))

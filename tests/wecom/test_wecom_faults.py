@@ -91,6 +91,14 @@ async def test_a_reminder_due_during_a_long_outage_goes_out_once_marked_late_whe
     assert sum("补发" in s.text for s in server.sent) == 1
 
 
+async def test_a_card_wecom_refuses_arrives_as_text_with_the_typed_command(server, wecom):
+    server.refuse_cards = True
+    await server.say("wxid_wangjg", REPORT, chatid="wrk_household")
+    alert = await server.wait_for(lambda s: "新工单 T1" in s.text, "the grid alert")
+    assert alert.body["msgtype"] == "markdown" and "#受理 T1" in alert.text
+    assert sum("新工单 T1" in s.text for s in server.sent) == 1
+
+
 @pytest.mark.parametrize("timing", [{"backoff_initial": 0.05, "backoff_max": 0.5, "rate_limit_backoff": 0.05,
                                      "heartbeat_interval": 0.1}])
 async def test_unanswered_heartbeats_make_the_bot_reconnect_and_carry_on(server, wecom, timing):
