@@ -47,7 +47,7 @@ def _bind_department(ctx: Context, name: str, path: str) -> str:
     """`#绑定 县供电公司工单群` (the org file's room name, or the department's name): a department's group.
     WeCom groups have no name the bot can read, so this is how they are bound."""
     rooms = {room.room_topic: room.code for room in ctx.org.department_rooms() if room.room_topic}
-    code = rooms.get(name) or find_department(name)
+    code = rooms.get(name) or (find_department(name) if "/" not in path else None)   # a path is never a department
     if code is None or ctx.org.department_room(code) is None:
         raise UserError(_unknown_path(path, ctx.org.example_path()))
     if not ctx.org.holds_role(ctx.actor.contact_id, ADMIN_ROLES, ctx.org.root()):
