@@ -62,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the bot (production)")
     run.add_argument("--config")
-    run.add_argument("--transport", choices=("wechaty", "console"))
+    run.add_argument("--transport", choices=("wechaty", "wecom", "console"))
     run.add_argument("--org", help="import/sync this org file first")
     run.add_argument("--db")
     run.add_argument("--send-interval", type=float, help="seconds between two messages of this bot account")
@@ -167,8 +167,10 @@ def _run(args) -> int:
                                                start_at=args.start_at)
     if config.transport == "wechaty":
         return _run_wechaty(config)
+    if config.transport == "wecom":
+        return _run_wecom(config)
     if config.transport != "console":
-        print(f"错误：未知的通道 {config.transport}，可用 wechaty 或 console。", file=sys.stderr)
+        print(f"错误：未知的通道 {config.transport}，可用 wechaty、wecom 或 console。", file=sys.stderr)
         return 2
     asyncio.run(run_live(console_bot(config)))
     return 0
@@ -194,6 +196,30 @@ def _run_wechaty(config: Config) -> int:
     try:
         asyncio.run(serve())
     except (LoginFailed, PortTaken) as err:
+        print(f"错误：{err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run_wecom(config: Config) -> int:
+    import signal
+
+    from bot.runtime import run_live, wecom_bot
+
+    for name in ("gridbot.wecom", "gridbot.bindings"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    bot = wecom_bot(config)
+    from bot.transport.wecom import LoginFailed
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.transport.stop()))
+        await run_live(bot)
+
+    try:
+        asyncio.run(serve())
+    except LoginFailed as err:
         print(f"错误：{err}", file=sys.stderr)
         return 1
     return 0

@@ -32,6 +32,10 @@ class Config:
     wechaty_token: str | None = field(default_factory=lambda: os.environ.get("WECHATY_PUPPET_SERVICE_TOKEN"))
     wechaty_endpoint: str | None = field(default_factory=lambda: os.environ.get("WECHATY_PUPPET_SERVICE_ENDPOINT"))
     wechaty_port: int | None = None     # the SDK's plugin web-server port; None: a free one
+    # wecom transport (README "Connecting to WeCom"); bot id and secret default to the environment
+    wecom_bot_id: str | None = field(default_factory=lambda: os.environ.get("WECOM_BOT_ID"))
+    wecom_secret: str | None = field(default_factory=lambda: os.environ.get("WECOM_BOT_SECRET"))
+    wecom_ws_url: str = "wss://openws.work.weixin.qq.com"
     login_timeout: float = 60.0         # seconds to log in at start before giving up
     attachments_dir: str = ".gridbot/attachments"   # images and files received
     start_at: datetime | None = None    # live runs: the clock starts here and runs on (rehearsals, tests)

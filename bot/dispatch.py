@@ -50,12 +50,13 @@ class Context:
     clock: Clock
     classifier: Classifier
     dispatcher: Dispatcher
-    reply_to: Callable[[Outgoing], None]
+    reply_to: Callable[..., object]          # Outbox.post
     quoted: str | None = None        # a command sent as a quoted reply: the quoted message's text
 
     def reply(self, text: str, mentions: tuple[str, ...] = (), file_path: str | None = None) -> None:
-        """Answer where the message came from."""
-        self.reply_to(Outgoing.at(self.msg.address, text, mentions, file_path=file_path))
+        """Answer where the message came from, through the bot account that received it (with several
+        accounts — WeChat and WeCom — only that one can reach the sender)."""
+        self.reply_to(Outgoing.at(self.msg.address, text, mentions, file_path=file_path), account=self.account)
 
 
 CommandHandler = Callable[[Context, str], Awaitable[str | None]]

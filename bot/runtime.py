@@ -150,6 +150,34 @@ def wechaty_bot(config: Config, clock: Clock | None = None, classifier=None) -> 
     return bot
 
 
+def wecom_bot(config: Config, clock: Clock | None = None, classifier=None, **settings) -> Bot:
+    """The production bot on WeCom. The WeCom SDK is imported only here, when it is chosen.
+    `settings`: WecomSettings' timing fields (heartbeats, back-off), for tests."""
+    from pathlib import Path
+
+    from bot.config import ConfigError
+
+    if not config.wecom_bot_id or not config.wecom_secret:
+        raise ConfigError("wecom 通道需要智能机器人的 bot_id 和 secret：设置环境变量 WECOM_BOT_ID 和 WECOM_BOT_SECRET"
+                          "（或配置文件的 wecom_bot_id、wecom_secret）")
+    try:
+        from bot.transport.wecom import WecomSettings, WecomTransport
+    except ImportError as err:
+        raise ConfigError(f"wecom 通道需要可选依赖：pip install 'gridbot[wecom]'（{err}）") from err
+    clock = clock or (OffsetClock(start=config.start_at) if config.start_at else SystemClock())
+    engine = open_database(config, clock)
+    transport = WecomTransport(WecomSettings(
+        bot_id=config.wecom_bot_id, secret=config.wecom_secret, ws_url=config.wecom_ws_url,
+        attachments_dir=Path(config.attachments_dir).expanduser().resolve(), login_timeout=config.login_timeout,
+        **settings))
+
+    async def logged_in(rooms) -> None:
+        await bot.deliver()       # WeCom lists no groups: they are bound by #绑定, nothing to bind here
+
+    bot = build_bot(config, engine, clock, transport, live=True, classifier=classifier, hooks=Hooks(login=logged_in))
+    return bot
+
+
 async def run_live(bot: Bot) -> None:
     """Run with APScheduler driving the due work (production and the terminal demo)."""
     scheduler = start_scheduler(bot, bot.tz)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.dispatch import Context, Router
+from bot.domain.departments import department_name, find_department
 from bot.domain.permissions import ADMIN_ROLES
 from bot.errors import UserError
 
@@ -13,6 +14,7 @@ router = Router("bindings")
 USAGE_BIND = "#绑定 <节点路径>"
 IN_ROOM_ONLY = "请在要绑定的群里发送 #绑定，私聊里没有可绑定的群。"
 NOT_ADMIN = "只有该节点（或其上级）的管理员可以绑定群。"
+NOT_COUNTY_ADMIN = "只有县级管理员可以把群绑定为部门工单群。"
 
 
 def _unknown_path(path: str, example: str) -> str:
@@ -33,9 +35,24 @@ async def bind(ctx: Context, args: str) -> str:
         raise UserError(f"缺少参数。用法：{USAGE_BIND}")
     node = ctx.org.node_by_path(path)
     if node is None:
-        raise UserError(_unknown_path(path, ctx.org.example_path()))
+        return _bind_department(ctx, args.strip(), path)
     if not ctx.org.holds_role(ctx.actor.contact_id, ADMIN_ROLES, node):
         raise UserError(NOT_ADMIN)
     before = ctx.room.node.path if ctx.room.node is not None else None
     ctx.org.bind_room(ctx.msg.room_id, node_path=node.path, account=ctx.account)
     return _bound(node.path, before)
+
+
+def _bind_department(ctx: Context, name: str, path: str) -> str:
+    """`#绑定 县供电公司工单群` (the org file's room name, or the department's name): a department's group.
+    WeCom groups have no name the bot can read, so this is how they are bound."""
+    rooms = {room.room_topic: room.code for room in ctx.org.department_rooms() if room.room_topic}
+    code = rooms.get(name) or (find_department(name) if "/" not in path else None)   # a path is never a department
+    if code is None or ctx.org.department_room(code) is None:
+        raise UserError(_unknown_path(path, ctx.org.example_path()))
+    if not ctx.org.holds_role(ctx.actor.contact_id, ADMIN_ROLES, ctx.org.root()):
+        raise UserError(NOT_COUNTY_ADMIN)
+    before = ctx.room.node.path if ctx.room.node is not None else (
+        department_name(ctx.room.department) if ctx.room.department else None)
+    ctx.org.bind_room(ctx.msg.room_id, department=code, account=ctx.account)
+    return _bound(f"{department_name(code)}工单群", before)

@@ -150,12 +150,15 @@ class OrgDirectory:
         return self.s.exec(query).first()
 
     def bind_room(self, room_id: str, topic: str | None = None, node_path: str | None = None,
-                  account: str | None = None) -> Node | DepartmentRoom | None:
-        """Bind a transport room id to a node (by path) or, without a path, to the node or department
-        whose room topic matches. The stored id keeps the binding when the group is renamed; the
-        account (several bot accounts on one database) is the one whose process sends there."""
+                  account: str | None = None, department: str | None = None) -> Node | DepartmentRoom | None:
+        """Bind a transport room id to a node (by path), a department's room (by code: WeCom groups have
+        no topic to match) or, without either, to the node or department whose room topic matches. The
+        stored id keeps the binding when the group is renamed; the account (several bot accounts on one
+        database) is the one whose process sends there."""
         target: Node | DepartmentRoom | None
-        if node_path is not None:
+        if department is not None:
+            target = self.s.get(DepartmentRoom, department)
+        elif node_path is not None:
             target = self.s.exec(select(Node).where(Node.path == node_path, Node.active)).first()
         else:
             target = (self.s.exec(select(Node).where(Node.room_topic == topic, Node.active)).first()
@@ -183,6 +186,9 @@ class OrgDirectory:
 
     def department_room(self, code: str) -> DepartmentRoom | None:
         return self.s.get(DepartmentRoom, code)
+
+    def department_rooms(self) -> list[DepartmentRoom]:
+        return list(self.s.exec(select(DepartmentRoom).order_by(DepartmentRoom.code)).all())
 
     # ---- tree -----------------------------------------------------------------------------
     def node(self, node_id: int) -> Node:

@@ -82,6 +82,29 @@ def checks(config: Config) -> Iterator[tuple[bool | None, str]]:
             except (OSError, ValueError) as err:
                 yield False, f"连不上 puppet 服务 {endpoint}：{err}"
 
+    if config.transport == "wecom":
+        yield from wecom_checks(config)
+
+
+def wecom_checks(config: Config) -> Iterator[tuple[bool, str]]:
+    from urllib.parse import urlsplit
+
+    if not config.wecom_bot_id or not config.wecom_secret:
+        yield False, "用企业微信通道但没有配置 WECOM_BOT_ID / WECOM_BOT_SECRET（智能机器人的 bot_id 和 secret）"
+    try:
+        import bot.transport.wecom_compat  # noqa: F401
+        yield True, "企业微信 SDK 已安装"
+    except ImportError:
+        yield False, "企业微信 SDK 未安装：pip install 'gridbot[wecom]'（不要与 gridbot[wechaty] 装在同一环境）"
+    url = urlsplit(config.wecom_ws_url)
+    port = url.port or (443 if url.scheme == "wss" else 80)
+    try:
+        with socket.create_connection((url.hostname or "", port), timeout=3):
+            pass
+        yield True, f"企业微信长连接地址 {config.wecom_ws_url} 可以连接"
+    except (OSError, ValueError) as err:
+        yield False, f"连不上企业微信长连接地址 {config.wecom_ws_url}：{err}"
+
 
 MAX_FAILURES_LISTED = 20
 
