@@ -31,6 +31,13 @@ log = logging.getLogger("gridbot.scheduler")
 
 TINY = timedelta(microseconds=1)
 MAX_STEPS = 100_000
+# A clock jump is stepped through the schedules' fire times (each day's digest at its moment) for its
+# last STEP_WINDOW only: the days before are passed over as downtime is, each schedule firing once at
+# the window's start. Without it a replay line decades after the last one on a database (a scenario
+# re-run on an old database) would be tens of thousands of daily steps.
+STEP_WINDOW = timedelta(days=92)
+# The latest fire time of a trigger that fires at least once a year lies within a year before now.
+LOOKBACK = timedelta(days=366)
 
 
 class DueWork:
@@ -50,6 +57,7 @@ class DueWork:
         # Items (ticket and notice ids, schedule names) that failed during the current run_until,
         # whose retries it does not step its clock to.
         self._passed_over: dict[str, set[int | str]] = {"ticket": set(), "notice": set(), "schedule": set()}
+        self._step_floor: datetime | None = None     # during run_until: fire times before it are not steps
 
     def release(self) -> None:
         """A clean stop hands the sweep over at once instead of after the lease expires."""
@@ -109,8 +117,10 @@ class DueWork:
                     run.last_fire_at, run.last_fire_at + TINY)
         # A failed run keeps its fire time until it succeeds: it is due again at its retry, not before.
         retries = failures.retry_times(s, "schedule")
-        return [max(fire, retries[name]) if fire is not None and name in retries else fire
-                for name, fire in self._next_fire.items() if name not in self._passed_over["schedule"]]
+        times = [max(fire, retries[name]) if fire is not None and name in retries else fire
+                 for name, fire in self._next_fire.items() if name not in self._passed_over["schedule"]]
+        floor = self._step_floor
+        return [max(t, floor) if t is not None and floor is not None else t for t in times]
 
     async def run_until(self, target: datetime, delivery: Delivery,
                         deliver: Callable[[], Awaitable[object]] | None = None) -> None:
@@ -129,20 +139,24 @@ class DueWork:
         advance = self.clock.advance_to if isinstance(self.clock, SteppableClock) else None
         if self._org_ready():
             self.is_leader()        # take or renew the lease first, so the leader sees all due work
-        for _ in range(MAX_STEPS):
-            due = self.next_due(watch)
-            if due is None or due > target or due > self.clock.now() and advance is None:
-                break
-            if advance is not None:
-                advance(due)
-            self.run_due()
-            if not live:
-                await delivery.deliver()
-                if delivery.blocked:
-                    break          # disconnected: queued messages wait for the reconnect
-            if self.next_due(watch) == due:
-                log.error("due work at %s made no progress; stopping this sweep", due)
-                break
+        self._step_floor = target - STEP_WINDOW
+        try:
+            for _ in range(MAX_STEPS):
+                due = self.next_due(watch)
+                if due is None or due > target or due > self.clock.now() and advance is None:
+                    break
+                if advance is not None:
+                    advance(due)
+                self.run_due()
+                if not live:
+                    await delivery.deliver()
+                    if delivery.blocked:
+                        break          # disconnected: queued messages wait for the reconnect
+                if self.next_due(watch) == due:
+                    log.error("due work at %s made no progress; stopping this sweep", due)
+                    break
+        finally:
+            self._step_floor = None
         if advance is not None:
             advance(target)
         self.run_due()
@@ -259,6 +273,7 @@ class DueWork:
         """The latest fire time in (last, now]: after downtime a digest is sent once, not once per day missed."""
         trigger = schedule.trigger(tz)
         fired = None
+        last = max(last, now - LOOKBACK)          # a jump of decades is not walked day by day
         nxt = trigger.get_next_fire_time(last, last + TINY)
         while nxt is not None and nxt <= now:
             fired = nxt

@@ -287,6 +287,13 @@ async def test_a_second_extension_request_waits_for_the_first(reported):
     assert reply == "工单 T1 已有延期申请（延至12月4日 18:00）待审批，请等候上级答复。"
 
 
+async def test_deciding_an_extension_of_a_resolved_ticket_is_refused(reported):
+    await reported.say(LIUFANG, EXTEND, GRID)
+    await reported.say(LIUFANG, "#办结 T1 已恢复供电", GRID)
+    assert await only(reported, HU, "#同意延期 T1", COMMUNITY) == "工单 T1 当前状态为“已办结”，不能同意延期。"
+    assert await only(reported, HU, "#驳回延期 T1 不必了", COMMUNITY) == "工单 T1 当前状态为“已办结”，不能驳回延期。"
+
+
 async def test_extending_a_resolved_ticket_is_refused(reported):
     await reported.say(LIUFANG, "#办结 T1 已恢复供电", GRID)
     assert await only(reported, LIUFANG, EXTEND, GRID) == "工单 T1 当前状态为“已办结”，不能申请延期。"

@@ -172,3 +172,20 @@ def test_replay_across_national_day_and_the_year_change(capsys, db, tmp_path):
         ("2027-01-04T18:00", "雩田镇红网格工作群"),
         ("2027-01-05T18:00", "遂川县红网格指挥中心"),
     ]
+
+
+def test_a_replay_decades_after_the_last_steps_only_through_its_last_quarter(capsys, db, tmp_path):
+    """What stalled the dispatch fuzz: a scenario re-run on a database whose last line was in 2026, its
+    first line at the end of 2099. The open ticket's grid would get a digest for each of 26,000 days;
+    the days before the jump's last 92 pass as downtime does, with one digest for them."""
+    first = tmp_path / "first.jsonl"
+    first.write_text(json.dumps({"at": "2026-11-25T09:00:00+08:00", "room": "5栋王建国中心户邻里群",
+                                 "from": "wxid_res_zhang", "text": "5栋2单元从早上开始就没电了"},
+                                ensure_ascii=False) + "\n", encoding="utf-8")
+    replay(capsys, first, db)
+    later = tmp_path / "later.jsonl"
+    later.write_text(json.dumps({"at": "2100-01-01T00:00:00+08:00", "tick": True}) + "\n", encoding="utf-8")
+    digests = [o for o in replay(capsys, later, db) if "每日工单提醒" in o["text"] and "T1" in o["text"]]
+    late = [d for d in digests if d["at"] >= "2099"]
+    assert 90 <= len(late) <= 94 and len(digests) - len(late) <= 6      # 2026's: at the ticket's deadlines
+    assert late[0]["at"].startswith("2099-10-01") and late[-1]["at"].startswith("2099-12-31T08:30")

@@ -669,8 +669,8 @@ class TicketService:
     def may_read(self, t: Ticket, contact_id: str) -> bool:
         """SPEC §5.1: its reporter and followers, staff whose reach contains its node, the liaisons of
         its department (and so admins above). Nobody else sees another person's report."""
-        if contact_id == t.reporter_id or self.s.get(TicketFollower, (t.id, contact_id)) is not None:
-            return True
+        if contact_id in (t.reporter_id, t.assignee_id) or self.s.get(TicketFollower, (t.id, contact_id)) is not None:
+            return True      # the assignee too: #指派 may hand it to someone whose reach does not hold its node
         return (self.org.is_liaison(contact_id, t.department)
                 or self.org.holds_role(contact_id, NODE_STAFF, self.org.node(t.node_id)))
 
