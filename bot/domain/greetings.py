@@ -22,17 +22,24 @@ _CLOSINGS = frozenset({
     "好", "好的", "好滴", "好嘞", "嗯", "嗯嗯", "哦", "噢", "哦哦", "ok", "okay", "谢谢", "多谢", "感谢", "谢了",
     "谢谢你", "谢谢您", "明白", "明白了", "知道了", "了解", "晓得了", "辛苦了", "辛苦", "拜拜", "再见",
 })
-_THANKS_EMOJI = re.compile(r"^(?:[👍👌🙏🤝✌]|\[(?:强|OK|抱拳|握手|胜利|合十|好的|谢谢)\])+$")
+_THANKS_EMOJI = re.compile(r"^(?:[👍👌🙏🤝✌\U0001F3FB-\U0001F3FF\uFE0F]|\[(?:强|OK|抱拳|握手|胜利|合十|好的|谢谢)\])+$")
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
 def is_closing(text: str) -> bool:
-    """收到, 谢谢, 好的, 👍 …: acknowledgements that end a conversation."""
+    """收到, 谢谢, 好的，谢谢！, 👍 …: acknowledgements that end a conversation."""
     body = text.strip()
     if is_acknowledgement(body) or _THANKS_EMOJI.match(body.replace(" ", "")):
         return True
-    words = _NOISE.sub("", body).lower()
-    return bool(words) and (words in _CLOSINGS or words.rstrip("啊呀哈啦") in _CLOSINGS)
+    rest = _NOISE.sub("", body).lower()
+    if not rest or len(rest) > 20:
+        return False
+    while rest:       # made only of closing words: 好的谢谢, 嗯嗯辛苦了
+        word = next((w for w in sorted(_CLOSINGS, key=len, reverse=True) if rest.startswith(w)), None)
+        if word is None:
+            return False
+        rest = rest[len(word):].lstrip("啊呀哈啦哦")
+    return True
 
 
 class Greetings:
