@@ -1,7 +1,6 @@
 """Notice receipts people can trust (issue 13): only the people of a room's node answer for it, #回执
 says who did, the reminder comes before the deadline quoting the notice's first line (quiet hours
 kept, once, across a restart), and a county notice's missing rooms are listed by town."""
-from datetime import timedelta
 
 from tests.harness import Harness, at, to_room
 

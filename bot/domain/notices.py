@@ -1,5 +1,6 @@
-"""Notices down the tree with receipts (SPEC §4): planning the fan-out, recording 收到, the receipt
-deadline's reminder and missing list, and the #回执 view."""
+"""Notices down the tree with receipts (SPEC §4): planning the fan-out, recording 收到 from the people
+who answer for a room, the reminder before the receipt deadline, the missing list at it (by branch:
+a county notice's by town), and the #回执 view."""
 from __future__ import annotations
 
 import re
