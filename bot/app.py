@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.clock import Clock
 from bot.dispatch import Context, Dispatcher
 from bot.domain.learning import CountyClassifier
+from bot.domain.greetings import Greetings
 from bot.domain.notices import NoticeService
 from bot.domain.reminders import Reminders
 from bot.domain.stats import AdminView
@@ -133,7 +134,7 @@ class Bot:
             account=self.delivery.account, org=org, tickets=tickets,
             notices=NoticeService(s, self.clock, org, outbox, self.delivery.finish_estimate),
             unsure=UnsureService(s, self.clock, org, tickets), admin=AdminView(s, self.clock, org, self.export_dir),
-            reminders=Reminders(outbox), clock=self.clock, classifier=self.classifier,
+            reminders=Reminders(outbox), greetings=Greetings(s, self.clock, outbox), clock=self.clock, classifier=self.classifier,
             dispatcher=self.dispatcher, reply_to=outbox.post)
 
     def _first_sighting(self, s, msg: Incoming) -> bool:

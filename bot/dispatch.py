@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.domain import permissions
+from bot.domain.greetings import Greetings
 from bot.domain.org import OrgDirectory, Room
 from bot.domain.notices import NoticeService
 from bot.domain.reminders import Reminders
@@ -25,7 +26,7 @@ from bot.transport import Incoming, Outgoing
 from nlp import Classifier
 from nlp.classifier import split_quote
 
-MAX_TEXT = 2000
+MAX_TEXT = 2000     # longer messages are not read: a command is refused, natural text answered (handlers/reports.py)
 COMMAND_PREFIXES = "#＃/"
 _LEADING_MENTIONS = re.compile(r"^(?:@[^\s\u2005]+[\s\u2005]+)+")
 _COMMAND_NAME = re.compile(r"[\u4e00-\u9fff]{1,8}|[A-Za-z]+")
@@ -47,6 +48,7 @@ class Context:
     unsure: UnsureService
     admin: AdminView
     reminders: Reminders
+    greetings: Greetings             # the hello for 1:1 chatter
     clock: Clock
     classifier: Classifier
     dispatcher: Dispatcher

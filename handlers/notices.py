@@ -39,8 +39,8 @@ async def receipts(ctx: Context, args: str) -> str:
 
 @router.text
 async def receipt(ctx: Context) -> bool:
-    """收到 in a room a notice went to records the receipt silently (no ticket, no reply: hundreds of
-    rooms answering would otherwise double the traffic)."""
+    """收到 in a room a notice went to, from someone who answers for that room, records the receipt
+    silently (no ticket, no reply: hundreds of rooms answering would otherwise double the traffic)."""
     if ctx.msg.kind != "text" or not is_acknowledgement(ctx.msg.text):
         return False
     return ctx.notices.record_receipt(ctx.room, ctx.actor) is not None

@@ -4,6 +4,7 @@ import logging
 
 from bot.dispatch import MAX_TEXT, Context, Router, parse_number
 from bot.domain import learning, texts
+from bot.domain.greetings import is_closing
 from bot.domain.tickets import Report
 from bot.errors import UserError
 
@@ -65,17 +66,30 @@ async def chatter(ctx: Context) -> bool:
     if msg.kind != "text" or not msg.text.strip():
         return False
     if len(msg.text) > MAX_TEXT:
-        log.info("message %s over %d characters not classified", msg.msg_id, MAX_TEXT)
-        return False
+        return _too_long(ctx)
     found = ctx.classifier.classify(msg.text)
     if not found.is_issue:
         node = ctx.room.node or ctx.org.home_node(ctx.actor.contact_id)
         if found.unsure and node is not None:
             ctx.unsure.add(msg.text, msg.address, ctx.actor, node)
+        if msg.room_id is None and not is_closing(msg.text):
+            return ctx.greetings.hello(ctx.actor.contact_id)
         return False
     ctx.tickets.open(Report(text=msg.text.strip(), department=found.department, urgency=found.urgency,
                             keywords=found.keywords, location=found.location),
                      ctx.actor, ctx.room, msg.address)
+    return True
+
+
+def _too_long(ctx: Context) -> bool:
+    """A message over MAX_TEXT is not classified or recorded. 1:1 it is always answered (the sender
+    waits for the bot); in a group only when its beginning reads as a report, so long pasted articles
+    and notices in a group stay unanswered."""
+    msg = ctx.msg
+    log.info("message %s over %d characters not classified", msg.msg_id, MAX_TEXT)
+    if msg.room_id is not None and not ctx.classifier.classify(msg.text[:MAX_TEXT]).is_issue:
+        return False
+    ctx.reply(texts.too_long(MAX_TEXT, len(msg.text)))
     return True
 
 

@@ -53,7 +53,8 @@ def _told_here(ctx: Context, ticket) -> bool:
 @router.command("查询", usage=USAGE_QUERY, summary="查工单进度；不带单号查自己的工单")
 async def query(ctx: Context, args: str) -> str:
     if not args:
-        return texts.ticket_list(ctx.tickets.open_for(ctx.actor.contact_id), ctx.org.settings.tz)
+        return texts.ticket_list(ctx.tickets.open_for(ctx.actor.contact_id), ctx.org.settings.tz,
+                                 ctx.actor.contact_id)
     no = parse_ticket_no(split_ticket(args)[0], USAGE_QUERY)
     return ctx.tickets.detail(no, ctx.actor)
 

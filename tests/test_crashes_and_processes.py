@@ -65,7 +65,7 @@ async def test_a_room_whose_notice_was_in_flight_at_a_crash_still_acknowledges(n
     assert await second.say("wxid_liufang", "收到", IN_FLIGHT) == []   # recorded silently
     status, = await second.say(CHEN, "#回执 N1", COUNTY)
     assert "共 13 个群，已送达 13，已回执 1，未回执 12。" in status.text  # a receipt proves delivery
-    assert IN_FLIGHT not in status.text
+    assert f"已回执：{IN_FLIGHT}（网格员刘芳）" in status.text and IN_FLIGHT not in status.text.split("未回执：")[1]
     sent = await second.tick(at(2026, 11, 26, 9, 30))               # past the 24 h receipt deadline
     reminded = [o.room_topic for o in sent if o.text.startswith("【回执提醒】")]
     assert len(reminded) == ROOMS_BELOW_COUNTY - 1 and IN_FLIGHT not in reminded

@@ -94,9 +94,11 @@ def test_replay_with_a_broken_ticket_row_sends_every_other_due_message(capsys, c
     # T2 is reminded and escalated at its accept deadline (4 h after 09:05) …
     assert sent(VILLAGE_GRID, "T2")[:1] == ["2026-11-25T13:05:00+08:00"]
     assert sent(VILLAGE, "T2") and "超期未受理" in next(o["text"] for o in out if o["room"] == VILLAGE)
-    # … the notice's receipt deadline reminds both grid rooms and lists them to the sender's room …
-    assert sent(GRID, "N1") == ["2026-11-25T17:00:00+08:00"] and sent("城南社区第4网格群", "N1")
-    assert sent(COMMUNITY, "N1") and "未回复" in next(o["text"] for o in out if o["room"] == COMMUNITY)
+    # … the notice reminds both grid rooms two hours before its receipt deadline and lists them to the
+    # sender's room at the deadline …
+    assert sent(GRID, "N1") == ["2026-11-25T15:00:00+08:00"] and sent("城南社区第4网格群", "N1")
+    assert sent(COMMUNITY, "N1") == ["2026-11-25T17:00:00+08:00"]
+    assert "未回复" in next(o["text"] for o in out if o["room"] == COMMUNITY)
     # … and the morning digest lists the open tickets, T1 included, at 08:30 (paced 1.5 s apart).
     digests = sent(GRID, "每日工单提醒") + sent(VILLAGE_GRID, "每日工单提醒")
     assert len(digests) == 2 and all(d.startswith("2026-11-26T08:30:0") for d in digests)

@@ -119,7 +119,7 @@ async def test_a_huge_forwarded_record_is_relayed_capped(harness):
     assert time.process_time() - started < 1.0                        # 600,000 characters, judged in bounds
     assert sent and all(len(o.text) <= RELAY_LIMIT + 300 for o in sent)
     alert, = [o for o in to_room(sent, GRID)]
-    assert "全文请发 #查询 T1" in alert.text
+    assert "详见 #查询 T1" in alert.text
     reply, = await harness.say("wxid_liufang", "#查询 T1", GRID)
     assert len(reply.text) < 4000 and "工单 T1" in reply.text
 

@@ -92,7 +92,9 @@ async def test_department_room_chatter_opens_nothing(harness):
 
 
 async def test_huge_and_hostile_chatter_is_ignored_safely(harness):
-    assert await harness.say(RESIDENT, "停电" * 5000, HOUSEHOLD) == []
+    # Over the length limit and reading as a report: told to shorten it, nothing opened.
+    reply, = await harness.say(RESIDENT, "停电" * 5000, HOUSEHOLD)
+    assert reply.room_topic == HOUSEHOLD and reply.text.startswith("消息太长了（10000字，超过2000字）")
     assert await harness.say(RESIDENT, "\x00\x01😀" * 50, HOUSEHOLD) == []
     assert harness.tickets() == []
 

@@ -1,16 +1,19 @@
-"""Binding the org's groups to the transport's room ids by topic when the bot logs in. A stored
-binding (the room id) outlives a renamed group, so login never moves an existing binding."""
+"""Binding the org's groups to the transport's room ids: by topic when the bot logs in (a stored
+binding, the room id, outlives a renamed group, so login never moves an existing binding), and what a
+#绑定 in a group would move away from another group or node (asked before it is done)."""
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.domain.org import OrgDirectory
+from bot.domain.org import OrgDirectory, Room
 from bot.storage.db import session
-from bot.storage.models import DepartmentRoom
+from bot.storage.models import DepartmentRoom, Node
+from bot.transport import Address
 
 log = logging.getLogger("gridbot.bindings")
 
@@ -51,3 +54,29 @@ def bind_rooms_found(engine: Engine, rooms: Iterable[tuple[str, str]],
     if missing:
         log.warning("the bot is not in these org groups (invite it, or #绑定 in the group): %s", "、".join(missing))
     return in_rooms, missing
+
+
+@dataclass(frozen=True)
+class BindingMove:
+    """What a #绑定 here would take away from elsewhere: the node's current group (by topic; None when
+    only its id is known), and the node or department this group belongs to now."""
+
+    node_room: str | None = None
+    node_has_other_room: bool = False
+    room_node: Node | None = None
+    room_department: str | None = None
+
+    @property
+    def moves(self) -> bool:
+        return self.node_has_other_room or self.room_node is not None or self.room_department is not None
+
+
+def binding_move(node: Node, here: Address, room: Room) -> BindingMove:
+    """Binding `here` to `node`: which other binding it would move (a node's group is another group
+    when its id or topic says so; this group's own node or department loses it)."""
+    current = node.address
+    other = current is not None and current != here
+    return BindingMove(
+        node_room=node.room_topic if other else None, node_has_other_room=other,
+        room_node=room.node if room.node is not None and room.node.id != node.id else None,
+        room_department=room.department)

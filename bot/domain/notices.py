@@ -1,5 +1,6 @@
-"""Notices down the tree with receipts (SPEC §4): planning the fan-out, recording 收到, the receipt
-deadline's reminder and missing list, and the #回执 view."""
+"""Notices down the tree with receipts (SPEC §4): planning the fan-out, recording 收到 from the people
+who answer for a room, the reminder before the receipt deadline, the missing list at it (by branch:
+a county notice's by town), and the #回执 view."""
 from __future__ import annotations
 
 import re
@@ -14,11 +15,16 @@ from bot.domain.org import OrgDirectory, Room
 from bot.domain.permissions import ADMIN_ROLES
 from bot.domain.tickets import Actor, next_number
 from bot.errors import UserError
-from bot.outbox import BULK, NORMAL, Outbox, quiet_until
-from bot.storage.models import Node, Notice, NoticeTarget, OutboxMessage
+from bot.outbox import BULK, NORMAL, QUIET_START, Outbox, quiet_until
+from bot.storage.models import Membership, Node, Notice, NoticeTarget, OutboxMessage
 from bot.transport import Address, Outgoing
 
 DEFAULT_RECEIPT_WINDOW = timedelta(hours=24)
+REMINDER_LEAD = timedelta(hours=2)          # the receipt reminder, this long before the deadline …
+SHORT_WINDOW = 2 * REMINDER_LEAD            # … or half-way for a deadline closer than this
+MIN_REMINDER_WINDOW = timedelta(minutes=20)  # no reminder before a deadline this close
+EVENING_BEFORE_QUIET = timedelta(minutes=30)  # a reminder falling in quiet hours: before 22:00, if need be
+QUARTER_HOUR = timedelta(minutes=15)
 LEVEL_WORDS = {   # what people write after 到, longest first when matching
     "乡镇": "town", "街道": "town", "镇": "town", "乡": "town",
     "社区": "community", "行政村": "community", "村": "community",
@@ -44,6 +50,25 @@ def is_acknowledgement(text: str) -> bool:
         return True
     body = re.sub(r"^(?:@[^\s\u2005]+[\s\u2005]+)+", "", text.strip())
     return bool(_ACK.match(_NOISE.sub("", body))) if len(body) <= 30 else False
+
+
+def reminder_time(start: datetime, receipt_by: datetime, tz) -> datetime | None:
+    """When rooms still missing are reminded: REMINDER_LEAD before the deadline, half-way for a short
+    one. Quiet hours are kept: a time inside them moves to 07:00 if that is still before the deadline
+    (by a quarter of an hour), else to the evening before, 21:30; None when no such time is left after
+    `start` (when delivery begins)."""
+    window = receipt_by - start
+    if window < MIN_REMINDER_WINDOW:
+        return None
+    at = receipt_by - (REMINDER_LEAD if window >= SHORT_WINDOW else window / 2)
+    quiet_end = quiet_until(at, tz)
+    if quiet_end is None:
+        return at
+    if quiet_end <= receipt_by - QUARTER_HOUR:
+        return max(quiet_end, start)
+    evening = datetime.combine(quiet_end.astimezone(tz).date() - timedelta(days=1), QUIET_START, tz)
+    at = evening - EVENING_BEFORE_QUIET
+    return at if at > start else None
 
 
 @dataclass(frozen=True)
@@ -116,14 +141,15 @@ class NoticeService:
         receipt_by = request.receipt_by or now + DEFAULT_RECEIPT_WINDOW
         if receipt_by <= now:
             raise UserError("截止时间已经过去了。")
+        held = quiet_until(now, tz)
+        start = held or now
+        remind_at = reminder_time(start, receipt_by, tz)
         notice = Notice(no=f"N{next_number(self.s, 'N')}", node_id=node.id, sender_id=sender.contact_id,
                         sender_name=sender.name, source_room_id=source.room_id, source_room_topic=source.room_topic,
                         down_to=request.down_to, text=request.content, created_at=now, receipt_by=receipt_by,
-                        next_action_at=receipt_by)
+                        reminder_at=remind_at, next_action_at=remind_at or receipt_by)
         self.s.add(notice)
         self.s.flush()
-        held = quiet_until(now, tz)
-        start = held or now
         text = texts.notice(notice, node.name, tz)
         planned = [(target, self.outbox.to_room(target, text, kind="notice", not_before=start, priority=BULK))
                    for target in targets]
@@ -135,8 +161,8 @@ class NoticeService:
     # ---- receipts -------------------------------------------------------------------------
     def record_receipt(self, room: Room, who: Actor) -> Notice | None:
         """The latest notice delivered (or maybe delivered) to this room and still awaiting its receipt,
-        now acknowledged."""
-        if room.node is None:
+        now acknowledged — when the one who says 收到 answers for the room (see `answers_for`)."""
+        if room.node is None or not self.answers_for(room.node, who.contact_id):
             return None
         target = self.s.exec(
             select(NoticeTarget).join(OutboxMessage, OutboxMessage.id == NoticeTarget.outbox_id)
@@ -150,6 +176,21 @@ class NoticeService:
         target.acked_by_name = who.name
         self.s.add(target)
         return self.s.get(Notice, target.notice_id)
+
+    def answers_for(self, node: Node, contact_id: str) -> bool:
+        """Whether the contact's 收到 is the room's receipt: they are listed in the org file at the
+        room's node or below it (the group's own people, not a resident passing by). A node with
+        nobody listed at or below it is answered for by the people of the nearest node above that
+        lists someone (a building group without a 楼栋长: its grid's workers)."""
+        below = select(Node.id).where(self.org.in_subtree(node), Node.active)
+        people = set(self.s.exec(select(Membership.contact_id).where(col(Membership.node_id).in_(below))).all())
+        if people:
+            return contact_id in people
+        for above in self.org.ancestors(node):
+            listed = {m.contact_id for m in self.org.members_at(above)}
+            if listed:
+                return contact_id in listed
+        return False
 
     def get(self, no: str) -> Notice:
         notice = self.s.exec(select(Notice).where(Notice.no == no)).first()
@@ -176,8 +217,23 @@ class NoticeService:
         maybe = sum(status == "sending" and t.acked_at is None for t, status in rows)
         acked = [t for t, _ in rows if t.acked_at is not None]
         missing = [t for t, _ in rows if t.acked_at is None]
-        return texts.notice_status(notice, len(rows), delivered, len(acked), [t.room_topic or "" for t in missing],
-                                   self.org.settings.tz, maybe_delivered=maybe)
+        return texts.notice_status(
+            notice, len(rows), delivered,
+            self._by_branch(origin, acked, lambda t: texts.acked_room(t.room_topic or "", t.acked_by_name)),
+            self._by_branch(origin, missing), self.org.settings.tz, maybe_delivered=maybe)
+
+    def _by_branch(self, origin: Node, targets: list[NoticeTarget],
+                   label=lambda t: t.room_topic or "") -> list[tuple[str, list[str]]]:
+        """Target rooms grouped by the branch below the sending node they lie in (a county notice: by
+        town), branches in tree order, each room as `label` says."""
+        paths = dict(self.s.exec(select(Node.id, Node.path).where(
+            col(Node.id).in_({t.node_id for t in targets}))).all()) if targets else {}
+        depth = len(origin.path.split("/"))
+        groups: dict[str, list[str]] = {}
+        for t in sorted(targets, key=lambda t: paths.get(t.node_id, "")):
+            parts = paths.get(t.node_id, "").split("/")
+            groups.setdefault(parts[depth] if len(parts) > depth else origin.name, []).append(label(t))
+        return list(groups.items())
 
     def _targets(self, notice: Notice) -> list[NoticeTarget]:
         return list(self.s.exec(select(NoticeTarget).where(NoticeTarget.notice_id == notice.id)
@@ -189,18 +245,33 @@ class NoticeService:
                                 .order_by(Notice.next_action_at).limit(limit)).all())
 
     def run_deadline(self, notice: Notice) -> None:
-        """Rooms still missing get one reminder; the sender's room gets the list of them."""
+        """The notice's due work: before the deadline, one reminder to each room still missing, quoting
+        the notice's first line; at the deadline, the sender's room gets the list of them (by branch).
+        A reminder not sent before (the bot was down, or the deadline was too close) goes out then."""
         tz = self.org.settings.tz
         now = self.clock.now()
+        missing = [t for t in self._targets(notice) if t.acked_at is None]
+        if notice.reminded_at is None and notice.reminder_at is not None and now < notice.receipt_by:
+            due = notice.reminder_at
+            held = quiet_until(max(due, now), tz)
+            for target in missing:
+                self.outbox.to_room(self.org.node(target.node_id), texts.notice_reminder_before(notice, tz),
+                                    kind="reminder", not_before=held or due, late_after=due, priority=BULK)
+            notice.reminded_at = now
+            notice.next_action_at = notice.receipt_by
+            self.s.add(notice)
+            return
         due = notice.receipt_by
         held = quiet_until(max(due, now), tz)
         timing = {"not_before": held or due, "late_after": due, "priority": NORMAL}
-        missing = [t for t in self._targets(notice) if t.acked_at is None]
-        for target in missing:
-            self.outbox.to_room(self.org.node(target.node_id), texts.notice_reminder(notice), kind="reminder",
-                                **timing)
+        if notice.reminded_at is None:
+            for target in missing:
+                self.outbox.to_room(self.org.node(target.node_id), texts.notice_reminder(notice), kind="reminder",
+                                    **{**timing, "priority": BULK})
+            notice.reminded_at = now
         if missing and notice.source.is_room:
-            self.outbox.post(Outgoing.at(notice.source, texts.notice_missing(notice, [t.room_topic or "" for t in missing])),
+            origin = self.org.node(notice.node_id)
+            self.outbox.post(Outgoing.at(notice.source, texts.notice_missing(notice, self._by_branch(origin, missing))),
                              kind="reminder", **timing)
         notice.next_action_at = None
         self.s.add(notice)

@@ -54,18 +54,33 @@ EVENT_NAMES = {
 }
 
 
-RELAY_LIMIT = 300      # characters of a ticket's text relayed to another room (the rest: #查询)
-DETAIL_LIMIT = 1500    # characters of a ticket's text in #查询
+RELAY_LIMIT = 120      # characters of a ticket's text relayed to another room (the rest: #查询)
+DETAIL_LIMIT = 3000    # characters of a ticket's text in #查询 (a forwarded record can be longer)
 EVENT_LIMIT = 100      # characters of one event's note in #查询
 MAX_EVENTS = 30        # events listed in #查询 (the latest ones)
+_SENTENCE_ENDS = "。！？!?；;\n"
+_CLAUSE_ENDS = "，,、："
 
 
 def relayed(t: Ticket) -> str:
-    """A ticket's text as relayed to other rooms: private numbers masked, long text cut with a pointer."""
-    text = mask_private(t.text)
+    """A ticket's text as relayed to other rooms (alerts, dispatches, escalations): private numbers
+    masked, and a long text summarised by its beginning with a pointer to #查询 for the rest."""
+    text = mask_private(t.text).strip()
     if len(text) <= RELAY_LIMIT:
         return text
-    return f"{text[:RELAY_LIMIT]}…（共{len(text)}字，全文请发 #查询 {t.no}）"
+    return f"{cut_at_sentence(text, RELAY_LIMIT)}…（共{len(text)}字，详见 #查询 {t.no}）"
+
+
+def cut_at_sentence(text: str, limit: int) -> str:
+    """The first `limit` characters at most, cut after the last sentence end in them (else a clause
+    end) when that keeps at least half; otherwise cut at the limit. Mask before calling: a number cut
+    in two would no longer be recognised."""
+    head = text[:limit]
+    for ends in (_SENTENCE_ENDS, _CLAUSE_ENDS):
+        cut = max(head.rfind(c) for c in ends)
+        if cut + 1 >= limit // 2:
+            return head[:cut + 1].rstrip()
+    return head
 
 
 def when(dt: datetime, tz: ZoneInfo) -> str:
@@ -208,13 +223,17 @@ def ticket_detail(t: Ticket, node_path: str, assignee_name: str | None, events: 
     return "\n".join(lines)
 
 
-def ticket_list(tickets: list[Ticket], tz: ZoneInfo) -> str:
+def ticket_list(tickets: list[Ticket], tz: ZoneInfo, viewer: str | None = None) -> str:
+    """#查询 without a number: tickets in hand and resolved ones still awaiting a rating, each marked."""
     if not tickets:
-        return "您目前没有未办结的工单。"
-    lines = ["您的未办结工单："]
+        return "您目前没有进行中或待评价的工单。"
+    lines = ["您的工单（进行中及待评价）："]
     for t in tickets:
-        lines.append(f"· {t.no}｜{STATUS_NAMES[t.status]}｜{dept(t.department)}｜"
-                     f"{when(t.resolve_by, tz)}前办结｜{_short(t.text)}")
+        due = "已办结，待评价" if t.status == "resolved" else f"{when(t.resolve_by, tz)}前办结"
+        lines.append(f"· {t.no}｜{STATUS_NAMES[t.status]}｜{dept(t.department)}｜{due}｜{_short(t.text)}")
+    to_rate = [t.no for t in tickets if t.status == "resolved" and t.reporter_id == viewer]
+    if to_rate:
+        lines.append(f"已办结的请评价：#评价 {to_rate[0]} 满意 / 基本满意 / 不满意")
     return "\n".join(lines)
 
 
@@ -337,24 +356,65 @@ def notice_planned(plan, finish: datetime, tz: ZoneInfo) -> str:
             f"回执截止{when(n.receipt_by, tz)}。查看回执：#回执 {n.no}")
 
 
-def notice_status(n, total: int, delivered: int, acked: int, missing: list[str], tz: ZoneInfo,
-                  maybe_delivered: int = 0) -> str:
+def notice_first_line(n, limit: int = 40) -> str:
+    """What a reminder quotes of the notice, so a room knows which one is meant."""
+    line = next((ln.strip() for ln in n.text.splitlines() if ln.strip()), "")
+    return line if len(line) <= limit else line[:limit] + "…"
+
+
+def grouped_rooms(groups: list[tuple[str, list[str]]], per_group: int = 30) -> list[str]:
+    """Rooms by branch (a county notice: by town), one line a branch; one branch is one plain line."""
+    def names(rooms: list[str]) -> str:
+        return "、".join(rooms[:per_group]) + (f" 等{len(rooms)}个群" if len(rooms) > per_group else "")
+
+    if len(groups) == 1:
+        return [names(groups[0][1])]
+    return [f"· {branch}（{len(rooms)}）：{names(rooms)}" for branch, rooms in groups]
+
+
+def notice_status(n, total: int, delivered: int, acked: list[tuple[str, list[str]]],
+                  missing: list[tuple[str, list[str]]], tz: ZoneInfo, maybe_delivered: int = 0) -> str:
+    """#回执: counts, who acknowledged for which room, and the rooms still missing by branch."""
     maybe = f"可能已送达 {maybe_delivered}（发送时中断或正在发送），" if maybe_delivered else ""
+    acked_count = sum(len(rooms) for _, rooms in acked)
+    missing_count = sum(len(rooms) for _, rooms in missing)
     lines = [f"通知 {n.no}（{when(n.created_at, tz)}）：共 {total} 个群，已送达 {delivered}，{maybe}"
-             f"已回执 {acked}，未回执 {len(missing)}。"]
-    if missing:
-        shown = missing[:50]
-        lines.append("未回执：" + "、".join(shown) + (f" 等{len(missing)}个群" if len(missing) > 50 else ""))
+             f"已回执 {acked_count}，未回执 {missing_count}。"]
+    for title, groups in (("已回执", acked), ("未回执", missing)):
+        if groups:
+            body = grouped_rooms(groups)
+            lines += [f"{title}：{body[0]}"] if len(body) == 1 else [f"{title}：", *body]
     return "\n".join(lines)
 
 
+def acked_room(room: str, by_name: str) -> str:
+    return f"{room}（{by_name}）"
+
+
+def notice_reminder_before(n, tz: ZoneInfo) -> str:
+    return (f"【回执提醒】通知 {n.no}「{notice_first_line(n)}」将于{when(n.receipt_by, tz)}截止回执，"
+            f"本群尚未回复，请群负责人回复“收到”。")
+
+
 def notice_reminder(n) -> str:
-    return f"【回执提醒】通知 {n.no} 的回执已到截止时间，本群尚未回复，请回复“收到”。"
+    return f"【回执提醒】通知 {n.no}「{notice_first_line(n)}」的回执已到截止时间，本群尚未回复，请群负责人回复“收到”。"
 
 
-def notice_missing(n, missing: list[str]) -> str:
-    shown = "、".join(missing[:50]) + (f" 等{len(missing)}个群" if len(missing) > 50 else "")
-    return f"通知 {n.no} 回执截止，仍有 {len(missing)} 个群未回复：{shown}"
+def notice_missing(n, missing: list[tuple[str, list[str]]]) -> str:
+    count = sum(len(rooms) for _, rooms in missing)
+    body = grouped_rooms(missing)
+    head = f"通知 {n.no}「{notice_first_line(n)}」回执截止，仍有 {count} 个群未回复："
+    return head + body[0] if len(body) == 1 else "\n".join([head, *body])
+
+
+# ---- 1:1 chatter and messages over the length limit (bot/domain/greetings.py, handlers/reports.py) ----
+HELLO = ("您好！我是红网格机器人。遇到问题直接发一句话告诉我就行，比如“5栋楼道灯坏了”“小区门口水管爆了”，"
+         "我会登记工单并转给网格员处理。查进度发 #查询，查看全部命令发 #帮助。")
+
+
+def too_long(limit: int, length: int) -> str:
+    return (f"消息太长了（{length}字，超过{limit}字），机器人没有登记。请把问题精简到{limit}字以内再发，"
+            f"比如写清楚地点和情况：“5栋2单元楼道灯坏了”。")
 
 
 # ---- the closed loop (SPEC §5.1): who is told of a change, and the commands after #受理 ----------

@@ -239,7 +239,9 @@ class Notice(SQLModel, table=True):
     text: str
     created_at: datetime
     receipt_by: datetime
-    next_action_at: datetime | None = Field(default=None, index=True)   # the receipt deadline, until done
+    next_action_at: datetime | None = Field(default=None, index=True)   # the reminder, then the deadline, until done
+    reminder_at: datetime | None = None     # the receipt reminder before the deadline (None: none planned)
+    reminded_at: datetime | None = None     # when the missing rooms were reminded
 
     @property
     def source(self) -> Address:
@@ -260,6 +262,13 @@ class NoticeTarget(SQLModel, table=True):
     acked_at: datetime | None = None
     acked_by_id: str | None = None
     acked_by_name: str = ""
+
+
+class ChatReply(SQLModel, table=True):
+    """When the bot last answered a person's 1:1 chatter with its hello (bot/domain/greetings.py)."""
+
+    contact_id: str = Field(primary_key=True)
+    last_at: datetime
 
 
 class SendPace(SQLModel, table=True):

@@ -44,7 +44,11 @@ async def test_bind_command_rules(harness):
     sent = await harness.say("wxid_cn_zhuren", "#绑定", room="临时群")
     assert "用法" in sent[0].text
     # Without the county prefix, and with spaces around the slashes: still found.
+    # 第4网格 has a group already: binding it here is asked first, naming that group.
     sent = await harness.say("wxid_cn_zhuren", "#绑定 泉江镇城市社区党工委 / 城南社区 / 第4网格", room="临时群")
+    assert "「城南社区第4网格群」" in sent[0].text and sent[0].text.endswith(f"#绑定 {path} 确认")
+    assert _node(harness, "城南社区第4网格群").room_id is None
+    sent = await harness.say("wxid_cn_zhuren", "#绑定 泉江镇城市社区党工委 / 城南社区 / 第4网格 确认", room="临时群")
     assert sent[0].text.startswith(f"已将本群绑定到：{path}")
     assert _node(harness, "城南社区第4网格群").room_id == "临时群"
     sent = await harness.say("wxid_res_zhang", "第4网格这边路灯坏了好几天了，晚上很黑", room="临时群")

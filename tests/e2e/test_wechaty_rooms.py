@@ -121,6 +121,8 @@ async def test_bind_command(county, running_bot):
     county.say(HU, "#绑定 遂川县/没有这个社区", room=NEW_GROUP)
     await eventually(lambda: county.sent_to(NEW_GROUP, containing="未找到节点"), 20, "the unknown-path reply")
     county.say(HU, f"#绑定 {path}", room=NEW_GROUP)
+    await eventually(lambda: county.sent_to(NEW_GROUP, containing="确认改绑"), 20, "the question (6栋 has a group)")
+    county.say(HU, f"#绑定 {path} 确认", room=NEW_GROUP)
     await eventually(lambda: county.sent_to(NEW_GROUP, containing="已将本群绑定到"), 20, "the binding")
 
     # A report in the newly bound group is a report at that node.
