@@ -1,6 +1,6 @@
 """loop commands: 督办, merged tickets, #延期 requests on the ticket; where each follower is told
 
-Revision ID: 0004_loop_commands
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-04
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401  (autogenerate renders sqlmodel types)
 
 
-revision = '0004_loop_commands'
+revision = '0004'
 down_revision = '0003'
 branch_labels = None
 depends_on = None

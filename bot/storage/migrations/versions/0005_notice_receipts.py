@@ -1,7 +1,7 @@
 """notice receipt reminders before the deadline, and the rate limit of the 1:1 hello
 
-Revision ID: 0004_notice_receipts
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-04
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401  (autogenerate renders sqlmodel types)
 
 
-revision = '0004_notice_receipts'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
