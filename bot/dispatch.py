@@ -20,6 +20,8 @@ from bot.domain.reminders import Reminders
 from bot.domain.stats import AdminView
 from bot.domain.tickets import Actor, TicketService
 from bot.domain.unsure import UnsureService
+from bot.domain.visits import VisitService
+from bot.domain.votes import VoteService
 from bot.errors import UserError
 from bot.transport import Incoming, Outgoing
 from nlp import Classifier
@@ -47,6 +49,8 @@ class Context:
     unsure: UnsureService
     admin: AdminView
     reminders: Reminders
+    votes: VoteService
+    visits: VisitService
     clock: Clock
     classifier: Classifier
     dispatcher: Dispatcher
