@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case
+from sqlalchemy import and_, case, literal, text
 from sqlmodel import Session, col, func, select
 
 from bot.domain.org import OrgDirectory
@@ -68,10 +68,13 @@ def _overdue_by_child(s: Session, org: OrgDirectory, node: Node, now: datetime) 
     """超期未办结 (as #统计 counts it) per child node of `node`, and at `node` itself when any."""
     children = list(s.exec(select(Node).where(Node.parent_id == node.id, Node.active).order_by(Node.path)).all())
     own = -1
-    bucket = case(*((OrgDirectory.in_subtree(c), c.id) for c in children), else_=own) if children else own
+    bucket = case(*((OrgDirectory.in_subtree(c), c.id) for c in children), else_=own) if children else literal(own)
     overdue = and_(col(Ticket.status).in_(OPEN), col(Ticket.resolve_by) < now)
-    rows = s.exec(select(bucket, func.count()).select_from(Ticket).join(Node, Node.id == Ticket.node_id)
-                  .where(OrgDirectory.in_subtree(node), overdue).group_by(bucket)).all()
+    # Grouped by the column's label: PostgreSQL would not see the CASE, with its own bound parameters,
+    # as the same expression twice.
+    rows = s.exec(select(bucket.label("bucket"), func.count()).select_from(Ticket)
+                  .join(Node, Node.id == Ticket.node_id)
+                  .where(OrgDirectory.in_subtree(node), overdue).group_by(text("bucket"))).all()
     counts = {int(key): int(n) for key, n in rows}
     found = [(c.name, counts.get(c.id, 0)) for c in children]
     if counts.get(own):

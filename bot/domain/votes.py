@@ -29,7 +29,7 @@ MAX_TOPIC = 200
 MAX_OPTIONS = 10
 MAX_OPTION = 20
 
-_OPTIONS_MARK = re.compile(r"选项\s*[:：]?")
+_OPTIONS_MARK = re.compile(r"选项\s*[:：]")        # with its colon: 选项 alone may be part of the topic
 _DEADLINE_MARK = "截止"
 _OPTION_SPLIT = re.compile(r"[/／、,，|｜;；\s]+")
 _EDGE = " \t\n：:，,。；;！!"
