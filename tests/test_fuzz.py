@@ -23,7 +23,8 @@ SENDERS = ["wxid_res_zhang", "wxid_liufang", "wxid_cn_zhuren", "wxid_chen_zr", "
 NASTY = ["1", "收", "哈", "啊", "\x00", "\x07", "\x1b", "\x0b", "\ud800", "\udfff", "😀", "，", "#", "T1 ", "１",
          "139 1234 5678", "\u200b", "\ufeff", "=", "\n", "\r\n", "@"]
 COMMANDS = ["", "#查询 ", "#受理 ", "#办结 T1 ", "#通知 ", "#通知 到网格 ", "#提醒 ", "#提醒 明天9点 ", "#转派 T1 ",
-            "#评价 T1 ", "#上报 ", "#统计 ", "#排行 ", "#清单", "#绑定 ", "#撤销 T", "#催办 T1", "＃帮助", "/导出"]
+            "#评价 T1 ", "#上报 ", "#统计 ", "#排行 ", "#清单", "#绑定 ", "#撤销 T", "#催办 T1", "＃帮助", "/导出",
+            "#议事 ", "#议事 停车 选项：", "#投票 Y1 ", "#议事结果 ", "#走访 李大爷 ", "#走访台账 "]
 
 any_char = st.characters(codec=None, exclude_categories=())         # surrogates and controls included
 repeats = st.builds(lambda c, n, tail: c * n + tail, st.sampled_from(NASTY), st.integers(1, 2500),

@@ -101,15 +101,15 @@ def render(data: ChartData, path: Path, tz: ZoneInfo) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with matplotlib.rc_context({"font.family": [family, "DejaVu Sans"], "axes.unicode_minus": False,
                                 "font.size": 11}):
-        # Constrained layout makes room for long node and department names.
-        fig = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
-        fig.get_layout_engine().set(h_pad=0.12, w_pad=0.12, hspace=0.06, wspace=0.06)
-        grid = fig.add_gridspec(2, 2, height_ratios=(1, 1.1))
+        # Fixed margins (names are cut at ten characters): a layout engine would double the drawing time.
+        fig = Figure(figsize=SIZE, dpi=DPI)
+        grid = fig.add_gridspec(2, 2, height_ratios=(1, 1.1), left=0.17, right=0.97, top=0.86, bottom=0.05,
+                                hspace=0.3, wspace=0.42)
         new, resolved, overdue = data.totals
         local_since, local_now = data.since.astimezone(tz), data.now.astimezone(tz)
         fig.suptitle(f"{data.scope}｜{data.period}统计\n"
                      f"{local_since.month}月{local_since.day}日—{local_now.month}月{local_now.day}日 "
-                     f"{local_now:%H:%M}　新增 {new}　办结 {resolved}　超期未办结 {overdue}", fontsize=15)
+                     f"{local_now:%H:%M}　新增 {new}　办结 {resolved}　超期未办结 {overdue}", fontsize=15, y=0.975)
         _per_day(fig.add_subplot(grid[0, :]), data)
         _horizontal(fig.add_subplot(grid[1, 0]), _capped(data.overdue_by_child), OVERDUE_COLOUR,
                     "超期未办结（按下级）")
