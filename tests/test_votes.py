@@ -2,7 +2,6 @@
 request, and the result posted to the group once at the deadline — after a restart too, and not in
 quiet hours."""
 import json
-from datetime import timedelta
 
 from bot.cli import main
 from tests.harness import ORG_SMALL, Harness, at, to_room
