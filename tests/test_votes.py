@@ -139,6 +139,8 @@ async def test_bad_vote_openings_get_a_reason_and_open_nothing(harness):
     assert household.text == refused.text
     private, = await harness.say(WORKER, "#议事 停车位", None)
     assert private.text == "请在群里发起议事，投票在发起的群里进行。"
+    department, = await harness.say("wxid_chen_zr", "#议事 停车位", "县供电公司工单群")
+    assert department.text == "议事请在网格、楼栋、中心户等组织架构里的群发起，这个群不在其中。"
     opened, = await harness.say(WORKER, "#议事 停车位 截止周五18点 选项：赞成/反对", BUILDING)
     assert opened.text.startswith("【议事 Y1】停车位")          # nothing before took a number
     assert "选项：赞成 / 反对" in opened.text and "截止：11月27日 18:00" in opened.text

@@ -15,6 +15,7 @@ USAGE_LEDGER = "#走访台账 [本周/本月]"
 
 VOTE_NOT_FOUND = "未找到议事 {no}"
 VOTE_NEEDS_ROOM = "请在群里发起议事，投票在发起的群里进行。"
+VOTE_NOT_NODE_ROOM = "议事请在网格、楼栋、中心户等组织架构里的群发起，这个群不在其中。"
 VOTE_NONE_HERE = "这个群还没有发起过议事。用法：" + USAGE_RESULT
 VOTE_PAST_DEADLINE = "截止时间已经过去了。"
 VISIT_NO_NODE = "您在组织架构里没有可以登记走访的岗位（网格员、网格警、中心户）。"

@@ -108,8 +108,10 @@ class VoteService:
 
     # ---- opening --------------------------------------------------------------------------
     def open(self, request: VoteRequest, opener: Actor, room: Room, where: Address) -> Vote:
-        if room.node is None or not where.is_room:
+        if not where.is_room:
             raise UserError(texts.VOTE_NEEDS_ROOM)
+        if room.node is None:
+            raise UserError(texts.VOTE_NOT_NODE_ROOM)
         now = self.clock.now()
         closes_at = request.closes_at or now + DEFAULT_WINDOW
         if closes_at <= now:
