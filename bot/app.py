@@ -19,6 +19,8 @@ from bot.domain.notices import NoticeService
 from bot.domain.reminders import Reminders
 from bot.domain.stats import AdminView
 from bot.domain.unsure import UnsureService
+from bot.domain.visits import VisitService
+from bot.domain.votes import VoteService
 from bot.domain.org import NotImported, OrgDirectory
 from bot.domain.texts import NO_ORG
 from bot.domain.tickets import Actor, TicketService
@@ -134,7 +136,9 @@ class Bot:
             account=self.delivery.account, org=org, tickets=tickets,
             notices=NoticeService(s, self.clock, org, outbox, self.delivery.finish_estimate),
             unsure=UnsureService(s, self.clock, org, tickets), admin=AdminView(s, self.clock, org, self.export_dir),
-            reminders=Reminders(outbox), greetings=Greetings(s, self.clock, outbox), clock=self.clock, classifier=self.classifier,
+            reminders=Reminders(outbox), greetings=Greetings(s, self.clock, outbox),
+            votes=VoteService(s, self.clock, org, outbox), visits=VisitService(s, self.clock, org, tickets),
+            clock=self.clock, classifier=self.classifier,
             dispatcher=self.dispatcher, reply_to=outbox.post)
 
     def _first_sighting(self, s, msg: Incoming) -> bool:

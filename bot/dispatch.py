@@ -21,6 +21,8 @@ from bot.domain.reminders import Reminders
 from bot.domain.stats import AdminView
 from bot.domain.tickets import Actor, TicketService
 from bot.domain.unsure import UnsureService
+from bot.domain.visits import VisitService
+from bot.domain.votes import VoteService
 from bot.errors import UserError
 from bot.transport import Incoming, Outgoing
 from nlp import Classifier
@@ -49,6 +51,8 @@ class Context:
     admin: AdminView
     reminders: Reminders
     greetings: Greetings             # the hello for 1:1 chatter
+    votes: VoteService
+    visits: VisitService
     clock: Clock
     classifier: Classifier
     dispatcher: Dispatcher

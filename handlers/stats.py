@@ -5,7 +5,7 @@ from bot.errors import UserError
 from bot.domain import stats_texts as texts
 
 router = Router("stats")
-
+CHART_WORDS = ("图表", "图")      # `#统计 本月 图`: the text and a chart image
 
 
 def _period(args: str, allowed: tuple[str, ...], default: str, usage: str) -> str:
@@ -15,11 +15,19 @@ def _period(args: str, allowed: tuple[str, ...], default: str, usage: str) -> st
     return word
 
 
-@router.command("统计", usage="#统计 [今天/本周/本月]", summary="本级及以下的工单统计")
-async def summary(ctx: Context, args: str) -> str:
+@router.command("统计", usage="#统计 [今天/本周/本月] [图]", summary="本级及以下的工单统计（加“图”附统计图）")
+async def summary(ctx: Context, args: str) -> str | None:
     node = stats.scope(ctx.room.node, "查看统计")
-    period = _period(args, stats.PERIODS, "今天", "#统计 [今天/本周/本月]")
-    return texts.summary(node.name, period, ctx.admin.summary(node, period))
+    body = args.strip()
+    chart = body.endswith(CHART_WORDS)
+    if chart:
+        body = next(body[:-len(w)] for w in CHART_WORDS if body.endswith(w)).strip()
+    period = _period(body, stats.PERIODS, "今天", "#统计 [今天/本周/本月]")
+    text = texts.summary(node.name, period, ctx.admin.summary(node, period))
+    if not chart:
+        return text
+    ctx.reply(text, file_path=str(ctx.admin.chart(node, period)))
+    return None
 
 
 @router.command("排行", usage="#排行 [本月]", summary="网格员办结排行")

@@ -1,8 +1,8 @@
 """Everything due by a given moment, found in the database and done in time order.
 
-Each due item (a ticket's timers, a notice's receipt deadline, a schedule's run) is one transaction.
-One that raises is rolled back, reported through the same hook as a failing handler, and put off with
-back-off (scheduler/failures.py); the others go on, and the sweep never waits on it."""
+Each due item (a ticket's timers, a notice's receipt deadline, a vote's result, a schedule's run) is one
+transaction. One that raises is rolled back, reported through the same hook as a failing handler, and
+put off with back-off (scheduler/failures.py); the others go on, and the sweep never waits on it."""
 from __future__ import annotations
 
 import logging
@@ -19,10 +19,11 @@ from bot.clock import Clock, SteppableClock
 from bot.domain.notices import NoticeService
 from bot.domain.org import OrgDirectory
 from bot.domain.timers import ACTIVE, TicketTimers
+from bot.domain.votes import VoteService
 from bot.errors import describe, report_crash
 from bot.outbox import Delivery, Outbox, next_pending_at
 from bot.storage.db import session
-from bot.storage.models import Notice, ScheduleRun, Ticket
+from bot.storage.models import Notice, ScheduleRun, Ticket, Vote
 from scheduler import failures, lease
 from scheduler.failures import DueItem
 from scheduler.schedules import SCHEDULES, Schedule
@@ -56,7 +57,8 @@ class DueWork:
         self._next_fire: dict[str, datetime | None] = {}     # per schedule, known while we lead
         # Items (ticket and notice ids, schedule names) that failed during the current run_until,
         # whose retries it does not step its clock to.
-        self._passed_over: dict[str, set[int | str]] = {"ticket": set(), "notice": set(), "schedule": set()}
+        self._passed_over: dict[str, set[int | str]] = {"ticket": set(), "notice": set(), "vote": set(),
+                                                           "schedule": set()}
         self._step_floor: datetime | None = None     # during run_until: fire times before it are not steps
 
     def release(self) -> None:
@@ -98,10 +100,12 @@ class DueWork:
         else:
             with session(self.engine) as s:
                 tickets, notices = tuple(self._passed_over["ticket"]), tuple(self._passed_over["notice"])
+                votes = tuple(self._passed_over["vote"])
                 candidates += [
                     s.exec(select(func.min(Ticket.next_action_at)).where(
                         col(Ticket.status).in_(ACTIVE), col(Ticket.id).not_in(tickets))).first(),
                     s.exec(select(func.min(Notice.next_action_at)).where(col(Notice.id).not_in(notices))).first(),
+                    s.exec(select(func.min(Vote.next_action_at)).where(col(Vote.id).not_in(votes))).first(),
                 ]
                 candidates += self._schedule_times(s)
         found = [c for c in candidates if c is not None]
@@ -179,7 +183,8 @@ class DueWork:
     def run_due(self) -> None:
         if not self._org_ready() or not self.is_leader():
             return
-        for kind, step in (("tickets", self._tickets), ("notices", self._notices), ("schedules", self._schedules)):
+        for kind, step in (("tickets", self._tickets), ("notices", self._notices), ("votes", self._votes),
+                            ("schedules", self._schedules)):
             try:
                 step()
             except Exception as exc:
@@ -209,6 +214,17 @@ class DueWork:
                 notice = due[0]
                 self._run_item(s, DueItem("notice", notice.no, notice.next_action_at, Notice, notice.id),
                                lambda: notices.run_deadline(notice))
+
+    def _votes(self) -> None:
+        while True:
+            with session(self.engine) as s:
+                votes = VoteService(s, self.clock, OrgDirectory(s), Outbox(s, self.clock))
+                due = votes.due(self.clock.now(), limit=1)
+                if not due:
+                    return
+                vote = due[0]
+                self._run_item(s, DueItem("vote", vote.no, vote.next_action_at, Vote, vote.id),
+                               lambda: votes.run_deadline(vote))
 
     def _schedules(self) -> None:
         for schedule in self.schedules:

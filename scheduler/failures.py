@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.errors import Crash
-from bot.storage.models import DueFailure, Notice, Ticket
+from bot.storage.models import DueFailure, Notice, Ticket, Vote
 
 # A slip (a lock timeout, a row mid-edit) is retried within a minute; a row that stays broken costs
 # one attempt an hour, so it neither floods the log nor holds the sweep.
@@ -22,10 +22,10 @@ KEEPS_FAILING = 2        # attempts before doctor lists an item: one failure may
 
 @dataclass(frozen=True)
 class DueItem:
-    kind: str                                   # ticket | notice | schedule
+    kind: str                                   # ticket | notice | vote | schedule
     key: str                                    # T7, N3, daily_digest
     due: datetime
-    row: type[Ticket] | type[Notice] | None = None     # the table whose next_action_at is put off
+    row: type[Ticket] | type[Notice] | type[Vote] | None = None    # the table whose next_action_at is put off
     row_id: int | None = None
 
 

@@ -25,6 +25,8 @@ DECIDERS = HANDLER_ROLES | ADMIN_ROLES                             # decide a �
 # Staff of a node: whoever holds a role there other than resident (SPEC §5.1 "staff whose reach
 # contains its node" may read its tickets).
 NODE_STAFF = frozenset({"admin", "grid_worker", "police", "central_household"})
+VOTE_OPENERS = frozenset({"admin", "grid_worker", "central_household"})     # 议事 (SPEC §5.2)
+VISITORS = frozenset({"grid_worker", "police", "central_household"})        # 走访, 上门
 
 EVERYONE, ROLE, ROOM, OBJECT = "everyone", "role", "room", "object"
 
@@ -64,6 +66,10 @@ RULES: dict[str, Rule] = {
     "绑定": Rule(OBJECT, ADMIN_ROLES),           # admins of the node bound to
     "确认": Rule(OBJECT, DECIDERS),              # staff whose reach holds the message's node
     "忽略": Rule(OBJECT, DECIDERS),
+    "议事": Rule(ROOM, VOTE_OPENERS, "管理员、网格员或中心户", "在这个群发起议事"),
+    "投票": _OPEN, "议事结果": _OPEN,          # the vote service: in the vote's room (results: admins above too)
+    "走访": Rule(ROLE, VISITORS, "网格员、网格警或中心户", "登记走访"),
+    "走访台账": Rule(ROOM, ADMINS_AND_WORKERS, "管理员或网格员", "查看走访台账"),
 }
 
 

@@ -133,6 +133,15 @@ class AdminView:
         return "\n".join([subtree_lists(self.s, node, now, period_start("本周", now, tz), tz),
                           *unsure_lines(unsure, tz)])
 
+    def chart(self, node: Node, period: str) -> Path:
+        """The subtree's chart for the period (bot/domain/charts.py) as a PNG in the export folder."""
+        from bot.domain import charts      # charts builds on this module's figures
+
+        now = self.clock.now()
+        tz = self.org.settings.tz
+        path = (Path(self.export_dir) / f"统计图_{node.name}_{period}_{now.astimezone(tz):%Y%m%d_%H%M%S}.png").resolve()
+        return charts.render(charts.chart_data(self.s, self.org, node, period, now), path, tz)
+
     def export(self, node: Node) -> tuple[int, Path]:
         """The subtree's tickets as an Excel file in the export folder: (how many, where)."""
         tz = self.org.settings.tz

@@ -321,3 +321,51 @@ class UnsureMessage(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
     decided_by: str | None = None
     decided_at: datetime | None = None
+
+
+class Vote(SQLModel, table=True):
+    """A 议事 vote in a room (SPEC §5.2), numbered Y1, Y2, …; its result is posted once at the deadline."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    no: str = Field(unique=True)
+    node_id: int = Field(foreign_key="node.id", index=True)     # the room's node
+    room_id: str | None = None                                   # the room it was opened in
+    room_topic: str | None = None
+    topic: str
+    options: str                                                 # JSON list, in the order given
+    opener_id: str
+    opener_name: str = ""
+    created_at: datetime
+    closes_at: datetime
+    next_action_at: datetime | None = Field(default=None, index=True)   # the deadline, until the result is posted
+    result_posted_at: datetime | None = None
+
+    @property
+    def room(self) -> Address | None:
+        return Address.room(self.room_id, self.room_topic)
+
+
+class VoteBallot(SQLModel, table=True):
+    """One person's vote; a later vote replaces the earlier one (one row per contact id)."""
+
+    vote_id: int = Field(foreign_key="vote.id", primary_key=True)
+    contact_id: str = Field(primary_key=True)
+    name: str = ""
+    option: str
+    at: datetime
+
+
+class Visit(SQLModel, table=True):
+    """A home visit (走访, 上门) logged by a grid worker, police officer or central household at their
+    node; `ticket_id` is the ticket opened from its notes when they reported a problem."""
+
+    __table_args__ = (Index("ix_visit_node_at", "node_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    node_id: int = Field(foreign_key="node.id")
+    visitor_id: str = Field(index=True)
+    visitor_name: str = ""
+    subject: str                     # whom: 5栋2单元李大爷
+    notes: str                       # what was found
+    at: datetime
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")

@@ -125,6 +125,7 @@ def failing_due_work(s) -> Iterator[tuple[bool, str]]:
     for f in failing[:MAX_FAILURES_LISTED]:
         what = {"ticket": f"工单 {f.item} 的到期处理（提醒、升级）",
                 "notice": f"通知 {f.item} 的回执截止处理",
+                "vote": f"议事 {f.item} 的截止结果发布",
                 "schedule": f"定时任务“{titles.get(f.item, f.item)}”"}.get(f.kind, f"{f.kind} {f.item}")
         yield False, (f"{what}已连续失败 {f.failures} 次（最近一次 {when(f.last_failed_at, tz)}：{f.error}，"
                       f"出错位置 {f.location}）。多半是数据库里这条记录坏了（例如指向已不存在的节点）："

@@ -215,6 +215,8 @@ class ConsoleTransport:
         target = f"群「{out.room_topic}」" if out.to is None else f"私聊 {out.to}"
         body = out.text.replace("\n", "\n      ")
         self._print(f"[{self._stamp()}] 🤖 → {target}\n      {body}")
+        if out.file_path:
+            self._print(f"      📎 {out.file_path}")
 
     async def stop(self) -> None:
         self._stopped = True

@@ -122,6 +122,8 @@ class ReplayTransport:
             "text": out.text,
             "mentions": list(out.mentions),
         }
+        if out.file_path:
+            record["file"] = out.file_path          # SPEC §6.3: an export, a chart image
         self.sent.append(record)
         print(json.dumps(record, ensure_ascii=False), file=self.out, flush=True)
 
