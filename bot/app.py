@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
 from bot.dispatch import Context, Dispatcher
+from bot.domain.board_login import BoardLogins
 from bot.domain.learning import CountyClassifier
 from bot.domain.notices import NoticeService
 from bot.domain.reminders import Reminders
@@ -134,7 +135,7 @@ class Bot:
             notices=NoticeService(s, self.clock, org, outbox, self.delivery.finish_estimate),
             unsure=UnsureService(s, self.clock, org, tickets), admin=AdminView(s, self.clock, org, self.export_dir),
             reminders=Reminders(outbox), clock=self.clock, classifier=self.classifier,
-            dispatcher=self.dispatcher, reply_to=outbox.post)
+            dispatcher=self.dispatcher, reply_to=outbox.post, logins=BoardLogins(s, self.clock, org))
 
     def _first_sighting(self, s, msg: Incoming) -> bool:
         """Record the message id; False when it was handled before (a redelivery or a replay rerun)."""

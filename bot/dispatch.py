@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.domain import permissions
+from bot.domain.board_login import BoardLogins
 from bot.domain.org import OrgDirectory, Room
 from bot.domain.notices import NoticeService
 from bot.domain.reminders import Reminders
@@ -52,6 +53,7 @@ class Context:
     dispatcher: Dispatcher
     reply_to: Callable[[Outgoing], None]
     quoted: str | None = None        # a command sent as a quoted reply: the quoted message's text
+    logins: BoardLogins | None = None   # the web board's one-time codes (#登录)
 
     def reply(self, text: str, mentions: tuple[str, ...] = (), file_path: str | None = None) -> None:
         """Answer where the message came from."""

@@ -57,6 +57,7 @@ RULES: dict[str, Rule] = {
     "绑定": Rule(OBJECT, ADMIN_ROLES),           # admins of the node bound to
     "确认": Rule(OBJECT, DECIDERS),              # staff whose reach holds the message's node
     "忽略": Rule(OBJECT, DECIDERS),
+    "登录": Rule(ROLE, ADMINS_AND_WORKERS, "管理员或网格员", "登录指挥看板"),
 }
 
 

@@ -299,3 +299,16 @@ class UnsureMessage(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
     decided_by: str | None = None
     decided_at: datetime | None = None
+
+
+class BoardLogin(SQLModel, table=True):
+    """The web board's one-time login code of a contact (`#登录`, SPEC §5.1, §6.4): one row a contact,
+    the code kept only as a salted hash, used once; wrong tries are counted and lock the contact."""
+
+    contact_id: str = Field(primary_key=True)
+    code_hash: str | None = None        # None: no live code (used, or never asked for)
+    salt: str = ""
+    issued_at: datetime | None = None
+    expires_at: datetime | None = None
+    failures: int = 0                   # wrong codes since the last good login or lock
+    locked_until: datetime | None = None

@@ -1,0 +1,32 @@
+"""board login: the web board's one-time login codes (hashed) and wrong-try locks
+
+Revision ID: 0004_board_login
+Revises: 0003
+Create Date: 2026-12-04
+"""
+from alembic import op
+import sqlalchemy as sa
+import sqlmodel  # noqa: F401  (autogenerate renders sqlmodel types)
+
+
+revision = '0004_board_login'
+down_revision = '0003'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('boardlogin',
+    sa.Column('contact_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('code_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('salt', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('issued_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('locked_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('contact_id')
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('boardlogin')
