@@ -35,6 +35,7 @@ from bot.domain.stats import ranking
 from bot.domain.tickets import Actor, TicketService, ticket_json
 from bot.errors import UserError, report_crash
 from bot.outbox import Outbox
+from bot.privacy import mask_private
 from bot.storage.db import session
 from bot.storage.models import Node, Notice, NoticeTarget, OutboxMessage, Ticket
 from bot.transport import Outgoing
@@ -100,6 +101,8 @@ class Board:
         self.env.globals.update(pct=_pct, status_name=lambda s: texts.STATUS_NAMES.get(s, s), dept=texts.dept,
                                 urgency_name=lambda u: texts.URGENCY_NAMES.get(u, u), periods=queries.PERIODS,
                                 filters=queries.FILTERS, quote=quote, urlencode=urlencode)
+        # Staff read the board; phone and ID numbers are masked as in every relay (the API keeps the original).
+        self.env.filters["masked"] = mask_private
 
     # ---- plumbing -----------------------------------------------------------------------------
     def _render(self, name: str, status: int = 200, **context) -> HTMLResponse:

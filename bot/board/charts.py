@@ -53,7 +53,7 @@ def rates(items: list[tuple[str, float | None]], *, title: str, width: int = 520
     return "".join(parts)
 
 
-def trend(days: list[tuple[str, int, int]], *, title: str, width: int = 760, height: int = 220) -> str:
+def trend(days: list[tuple[str, int, int]], *, title: str, width: int = 1200, height: int = 240) -> str:
     """New (blue) and resolved (green) per day: two lines, a point per day."""
     left, bottom, top_pad = 34, 28, 30
     plot_w, plot_h = width - left - 10, height - bottom - top_pad

@@ -1,4 +1,5 @@
-"""board login: the web board's one-time login codes (hashed) and wrong-try locks
+"""board login: the web board's one-time login codes (hashed) and wrong-try locks, and the covering
+indexes its overview reads (bot/board/queries.py)
 
 Revision ID: 0004_board_login
 Revises: 0003
@@ -26,7 +27,17 @@ def upgrade() -> None:
     sa.Column('locked_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('contact_id')
     )
+    with op.batch_alter_table('ticket', schema=None) as batch_op:
+        batch_op.create_index('ix_ticket_board_open', ['status', 'node_id', 'department', 'accept_by', 'resolve_by',
+                                                       'urgency', 'escalation_level'], unique=False)
+        batch_op.create_index('ix_ticket_board_done', ['status', 'resolved_at', 'node_id', 'department', 'resolve_by',
+                                                       'rating'], unique=False)
+        batch_op.create_index('ix_ticket_board_created', ['created_at', 'node_id', 'department'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('ticket', schema=None) as batch_op:
+        batch_op.drop_index('ix_ticket_board_created')
+        batch_op.drop_index('ix_ticket_board_done')
+        batch_op.drop_index('ix_ticket_board_open')
     op.drop_table('boardlogin')
