@@ -255,7 +255,8 @@ class Board:
         }
         crumbs = [a for a in reversed(org.ancestors(node)) if v.reaches(a)] + [node]
         return {"node": node, "data": data, "charts": charts_html, "crumbs": crumbs, "now": now.astimezone(tz),
-                "tz": tz, "names": data.names}
+                "tz": tz, "names": data.names, "overdue_accept": queries.overdue_accept,
+                "overdue_resolve": queries.overdue_resolve}
 
     async def overview_page(self, request: Request) -> Response:
         def work(s, org, v, bs):
