@@ -241,3 +241,39 @@ async def test_the_notice_page_shows_receipts_and_the_missing_rooms_by_town(harn
     assert "雩田镇（" in page and "上坪村第1网格群" in page and "城南社区第4网格群" in page
     async with logged_in(harness, GRID4_WORKER) as c:
         assert (await c.get("/notices/N1")).status_code == 403
+
+
+def test_gridbot_board_serves_on_localhost_and_logs_in_with_a_code_from_chat(harness):
+    """`gridbot board` as its own process beside the bot's database (SPEC §6.4)."""
+    import os
+    import re
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests.live import LineReader
+
+    db = harness.engine.url.render_as_string(hide_password=False)
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "board", "--db", db, "--port", "0"],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "PYTHONPATH": os.getcwd()})
+    try:
+        lines = LineReader(proc.stderr).lines_until(lambda ls: any("指挥看板" in line for line in ls),
+                                                    time.monotonic() + 60)
+        url = re.search(r"http://127\.0\.0\.1:\d+", "".join(lines)).group(0)
+        with httpx.Client(base_url=url, timeout=30) as c:
+            assert c.get("/api/tickets").status_code == 401
+            assert "#登录" in c.get("/login").text
+            with session(harness.engine) as s:         # what #登录 would have stored (the process has the real clock)
+                from bot.clock import SystemClock
+                from bot.domain.board_login import BoardLogins
+
+                code, _ = BoardLogins(s, SystemClock(), OrgDirectory(s)).issue(COUNTY_ADMIN)
+                s.commit()
+            assert c.post("/login", data={"contact_id": COUNTY_ADMIN, "code": code}).status_code == 303
+            assert c.get("/api/summary").json()["reach"] == ["遂川县"]
+    finally:
+        proc.terminate()
+        proc.wait(30)
