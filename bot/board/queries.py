@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, case, false, or_
+from sqlalchemy import Integer, and_, case, false, literal, or_
 from sqlmodel import Session, col, func, select
 
 from bot.domain.org import OrgDirectory
@@ -119,6 +119,11 @@ def period_starts(now: datetime, tz: ZoneInfo) -> dict[str, datetime]:
             "month": datetime.combine(today.replace(day=1), time(0), tz)}
 
 
+def _rows(s: Session, query):
+    """An aggregate's rows through Core: tuples of numbers need none of the ORM's per-row bookkeeping."""
+    return s.connection().execute(query)
+
+
 def _sum(flag):
     return func.coalesce(func.sum(case((flag, 1), else_=0)), 0)
 
@@ -172,9 +177,29 @@ def _bucket(column, starts: dict[str, datetime]):
 _NODE = (col(Ticket.node_id) + 0).label("node")
 
 
-def figures_by_node(s: Session, node: Node, now: datetime, tz: ZoneInfo) -> dict[int, Figures]:
+def child_key(s: Session, node: Node, children: list[Node]):
+    """SQL: which child of `node` a ticket's node lies under (its index in `children`; -1 for `node`
+    itself). Node ids are written as ranges — a subtree imported at once has consecutive ids, so a
+    county's towns are a handful of BETWEENs however many nodes they hold; later additions just add
+    ranges — which keeps the grouping to a few groups instead of one a node."""
+    labels = []
+    for node_id, path in s.exec(select(Node.id, Node.path).order_by(Node.id)).all():
+        label = next((i for i, c in enumerate(children) if path == c.path or path.startswith(c.path + "/")), None)
+        labels.append((node_id, label))
+    ranges: list[list[int]] = []            # [first id, last id, child index]
+    for node_id, label in labels:
+        if ranges and ranges[-1][2] == label:
+            ranges[-1][1] = node_id
+        else:
+            ranges.append([node_id, node_id, label])
+    whens = [(col(Ticket.node_id).between(a, b), i) for a, b, i in ranges if i is not None]
+    return (case(*whens, else_=-1) if whens else literal(-1)).label("child")
+
+
+def figures_by_node(s: Session, node: Node, now: datetime, tz: ZoneInfo, key=None) -> dict[int, Figures]:
     """Three grouped aggregates over the subtree's tickets (this month's new, this month's resolved,
-    the open ones now), each reading only the rows it needs: node id → its own tickets' figures."""
+    the open ones now), each reading only the rows it needs: node id (or `key`) → its tickets' figures."""
+    group = key if key is not None else _NODE
     starts = period_starts(now, tz)
     # The earliest start of the three (a week may begin in the previous month).
     first = min(starts.values())
@@ -187,15 +212,15 @@ def figures_by_node(s: Session, node: Node, now: datetime, tz: ZoneInfo) -> dict
         return f
 
     new, new_periods = _bucket(col(Ticket.created_at), starts)
-    for node_id, bucket, n in s.exec(_where(select(_NODE, new, func.count()), node)
-                                     .where(col(Ticket.created_at) >= first).group_by(_NODE, new)).all():
+    for node_id, bucket, n in _rows(s, _where(select(group, new, func.count()), node)
+                                     .where(col(Ticket.created_at) >= first).group_by(group, new)).all():
         for period in new_periods[int(bucket)]:
             of(node_id).new[period] += int(n)
     done, done_periods = _bucket(col(Ticket.resolved_at), starts)
-    rows = s.exec(_where(select(_NODE, done, func.count(), _sum(col(Ticket.resolved_at) <= col(Ticket.resolve_by)),
+    rows = _rows(s, _where(select(group, done, func.count(), _sum(col(Ticket.resolved_at) <= col(Ticket.resolve_by)),
                                 func.count(Ticket.rating), _sum(col(Ticket.rating).in_(SATISFIED))), node)
                   .where(col(Ticket.status).in_(DONE), col(Ticket.resolved_at) >= first)
-                  .group_by(_NODE, done)).all()
+                  .group_by(group, done)).all()
     for node_id, bucket, n, on_time, rated, satisfied in rows:
         f = of(node_id)
         for period in done_periods[int(bucket)]:
@@ -203,9 +228,9 @@ def figures_by_node(s: Session, node: Node, now: datetime, tz: ZoneInfo) -> dict
             f.on_time[period] += int(on_time)
             f.rated[period] += int(rated)
             f.satisfied[period] += int(satisfied)
-    rows = s.exec(_where(select(_NODE, func.count(), _sum(overdue_accept_sql(now)),
+    rows = _rows(s, _where(select(group, func.count(), _sum(overdue_accept_sql(now)),
                                 _sum(col(Ticket.resolve_by) < now)), node)
-                  .where(col(Ticket.status).in_(OPEN)).group_by(_NODE)).all()
+                  .where(col(Ticket.status).in_(OPEN)).group_by(group)).all()
     for node_id, n, late_accept, late_resolve in rows:
         f = of(node_id)
         f.open, f.overdue_accept, f.overdue_resolve = int(n), int(late_accept), int(late_resolve)
@@ -225,19 +250,12 @@ class Overview:
 
 def overview(s: Session, org: OrgDirectory, node: Node, now: datetime) -> Overview:
     tz = org.settings.tz
-    own = figures_by_node(s, node, now, tz)
     children = list(s.exec(select(Node).where(Node.parent_id == node.id, Node.active).order_by(Node.id)).all())
-    paths = dict(s.exec(_where_nodes(select(Node.id, Node.path), node)).all())
+    grouped = figures_by_node(s, node, now, tz, key=child_key(s, node, children))
     total = Figures()
-    per_child = {c.id: Figures() for c in children}
-    for node_id, f in own.items():
+    for f in grouped.values():
         total.add(f)
-        path = paths.get(node_id, "")
-        for c in children:
-            if path == c.path or path.startswith(c.path + "/"):
-                per_child[c.id].add(f)
-                break
-    return Overview(node=node, total=total, children=[(c, per_child[c.id]) for c in children],
+    return Overview(node=node, total=total, children=[(c, grouped.get(i) or Figures()) for i, c in enumerate(children)],
                     by_department=by_department(s, node, now, tz), trend=trend(s, node, now, tz),
                     red_list=red_list(s, node, now), names=_names(s))
 
@@ -250,10 +268,10 @@ def by_department(s: Session, node: Node, now: datetime, tz: ZoneInfo):
     """(department, new this month, open, overdue) for the subtree, busiest first."""
     since = period_starts(now, tz)["month"]
     figures: dict[str | None, list[int]] = {}
-    for dept, n in s.exec(_where(select(Ticket.department, func.count()), node)
+    for dept, n in _rows(s, _where(select(Ticket.department, func.count()), node)
                           .where(col(Ticket.created_at) >= since).group_by(Ticket.department)).all():
         figures.setdefault(dept, [0, 0, 0])[0] = int(n)
-    for dept, n, overdue in s.exec(_where(select(Ticket.department, func.count(),
+    for dept, n, overdue in _rows(s, _where(select(Ticket.department, func.count(),
                                                  _sum(or_(overdue_accept_sql(now), col(Ticket.resolve_by) < now))), node)
                                    .where(col(Ticket.status).in_(OPEN)).group_by(Ticket.department)).all():
         entry = figures.setdefault(dept, [0, 0, 0])
@@ -277,12 +295,12 @@ def trend(s: Session, node: Node, now: datetime, tz: ZoneInfo, days: int = TREND
     dialect = s.get_bind().dialect.name
     new, done = [0] * days, [0] * days
     created = _day_index(col(Ticket.created_at), start, dialect)
-    for day, n in s.exec(_where(select(created, func.count()), node).where(col(Ticket.created_at) >= start)
+    for day, n in _rows(s, _where(select(created, func.count()), node).where(col(Ticket.created_at) >= start)
                          .group_by(created)).all():
         if 0 <= int(day) < days:
             new[int(day)] += int(n)
     resolved = _day_index(col(Ticket.resolved_at), start, dialect)
-    for day, n in s.exec(_where(select(resolved, func.count()), node)
+    for day, n in _rows(s, _where(select(resolved, func.count()), node)
                          .where(col(Ticket.status).in_(DONE), col(Ticket.resolved_at) >= start).group_by(resolved)).all():
         if 0 <= int(day) < days:
             done[int(day)] += int(n)
@@ -391,7 +409,7 @@ def summary(s: Session, org: OrgDirectory, v: Viewer, node: Node | None, now: da
                 if len(scopes) == 1 else scopes)
     by_child = {c.path: {"name": c.name, "level": c.level, **_empty()} for c in children}
     paths = node_paths(s)
-    for node_id, status, n, a, r in s.exec(scoped(select(_NODE, Ticket.status, func.count(), *late))
+    for node_id, status, n, a, r in _rows(s, scoped(select(_NODE, Ticket.status, func.count(), *late))
                                            .group_by(_NODE, Ticket.status)).all():
         _add(out, status, int(n), int(a), int(r))
         path = paths.get(node_id, "")
@@ -400,7 +418,7 @@ def summary(s: Session, org: OrgDirectory, v: Viewer, node: Node | None, now: da
                 _add(by_child[c.path], status, int(n), int(a), int(r))
                 break
     out["by_department"] = {}
-    for dept, status, n, a, r in s.exec(scoped(select(Ticket.department, Ticket.status, func.count(), *late))
+    for dept, status, n, a, r in _rows(s, scoped(select(Ticket.department, Ticket.status, func.count(), *late))
                                         .group_by(Ticket.department, Ticket.status)).all():
         _add(out["by_department"].setdefault(dept or "none", _empty()), status, int(n), int(a), int(r))
     out["by_child"] = by_child
@@ -408,12 +426,12 @@ def summary(s: Session, org: OrgDirectory, v: Viewer, node: Node | None, now: da
     first = min(starts.values())
     periods = {p: {"new": 0, "resolved": 0} for p in starts}
     new, new_periods = _bucket(col(Ticket.created_at), starts)
-    for bucket, n in s.exec(scoped(select(new, func.count())).where(col(Ticket.created_at) >= first)
+    for bucket, n in _rows(s, scoped(select(new, func.count())).where(col(Ticket.created_at) >= first)
                             .group_by(new)).all():
         for p in new_periods[int(bucket)]:
             periods[p]["new"] += int(n)
     done, done_periods = _bucket(col(Ticket.resolved_at), starts)
-    for bucket, n in s.exec(scoped(select(done, func.count()))
+    for bucket, n in _rows(s, scoped(select(done, func.count()))
                             .where(col(Ticket.status).in_(DONE), col(Ticket.resolved_at) >= first).group_by(done)).all():
         for p in done_periods[int(bucket)]:
             periods[p]["resolved"] += int(n)
