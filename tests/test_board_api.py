@@ -277,3 +277,25 @@ def test_gridbot_board_serves_on_localhost_and_logs_in_with_a_code_from_chat(har
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+async def test_a_grid_added_by_a_later_import_counts_for_its_town(harness, tmp_path):
+    from tests.harness import ORG_SMALL
+    from bot.runtime import import_org
+
+    worker = "                  - {id: wxid_chenmin, name: 网格员陈敏, role: grid_worker}\n"
+    text = ORG_SMALL.read_text(encoding="utf-8")
+    assert worker in text
+    grown = tmp_path / "grown.yaml"
+    grown.write_text(text.replace(worker, worker + (
+        "              - name: 第5网格\n                level: grid\n                room: 城南社区第5网格群\n"
+        "                members:\n                  - {id: wxid_grid5, name: 网格员吴五, role: grid_worker}\n")),
+        encoding="utf-8")
+    await report_in_both_towns(harness)
+    import_org(harness.engine, str(grown), harness.clock)       # the new grid's node id comes after 雩田镇's
+    await harness.say("wxid_res_f", "第5网格这边下水道堵了，污水漫出来", "城南社区第5网格群")
+    async with logged_in(harness, COUNTY_ADMIN) as c:
+        page = (await c.get("/?f=x")).text
+        summary = (await c.get("/api/summary")).json()
+    assert 'data-value="3"' in page.split('id="chart-children"')[1].split("</svg>")[0]
+    assert {p: v["total"] for p, v in summary["by_child"].items()} == {"遂川县/泉江镇城市社区党工委": 3, "遂川县/雩田镇": 1}
