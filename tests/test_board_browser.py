@@ -30,6 +30,7 @@ if CHROMIUM is None or CHROMEDRIVER is None:
                 "chromium-driver; make test does it)")
 try:
     from selenium import webdriver
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -80,7 +81,9 @@ def browser():
 
 
 def wait_for(driver, condition):
-    return WebDriverWait(driver, WAIT).until(lambda d: condition(d))
+    # An htmx swap replaces the elements a condition reads: read again rather than fail.
+    return WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: condition(d))
 
 
 def log_in(driver, board, contact_id: str, code: str) -> None:

@@ -81,7 +81,8 @@ def trend(days: list[tuple[str, int, int]], *, title: str, width: int = 1200, he
     for i, d in enumerate(days):
         if i % 5 == 0 or i == len(days) - 1:
             x, _ = xy(i, 0)
-            parts.append(f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" class="chart-axis">{escape(d[0])}</text>')
+            anchor = "end" if i == len(days) - 1 else ("start" if i == 0 else "middle")
+            parts.append(f'<text x="{x:.1f}" y="{height - 8}" text-anchor="{anchor}" class="chart-axis">{escape(d[0])}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

@@ -196,7 +196,8 @@ def child_key(s: Session, node: Node, children: list[Node]):
     return (case(*whens, else_=-1) if whens else literal(-1)).label("child")
 
 
-def figures_by_node(s: Session, node: Node, now: datetime, tz: ZoneInfo, key=None) -> dict[int, Figures]:
+def figures_by_node(s: Session, node: Node, now: datetime, tz: ZoneInfo, key=None,
+                    departments: dict[str | None, list[int]] | None = None) -> dict[int, Figures]:
     """Three grouped aggregates over the subtree's tickets (this month's new, this month's resolved,
     the open ones now), each reading only the rows it needs: node id (or `key`) → its tickets' figures."""
     group = key if key is not None else _NODE
@@ -211,11 +212,16 @@ def figures_by_node(s: Session, node: Node, now: datetime, tz: ZoneInfo, key=Non
             f = out[node_id] = Figures()
         return f
 
+    # With `departments`, the same scans are also split by department: department → [new this month,
+    # open, overdue] (cheap once the groups are few, as with child_key).
+    dept = [Ticket.department] if departments is not None else []
     new, new_periods = _bucket(col(Ticket.created_at), starts)
-    for node_id, bucket, n in _rows(s, _where(select(group, new, func.count()), node)
-                                     .where(col(Ticket.created_at) >= first).group_by(group, new)).all():
+    for node_id, bucket, n, *d in _rows(s, _where(select(group, new, func.count(), *dept), node)
+                                        .where(col(Ticket.created_at) >= first).group_by(group, new, *dept)).all():
         for period in new_periods[int(bucket)]:
             of(node_id).new[period] += int(n)
+        if d and "month" in new_periods[int(bucket)]:
+            departments.setdefault(d[0], [0, 0, 0])[0] += int(n)
     done, done_periods = _bucket(col(Ticket.resolved_at), starts)
     rows = _rows(s, _where(select(group, done, func.count(), _sum(col(Ticket.resolved_at) <= col(Ticket.resolve_by)),
                                 func.count(Ticket.rating), _sum(col(Ticket.rating).in_(SATISFIED))), node)
@@ -229,11 +235,18 @@ def figures_by_node(s: Session, node: Node, now: datetime, tz: ZoneInfo, key=Non
             f.rated[period] += int(rated)
             f.satisfied[period] += int(satisfied)
     rows = _rows(s, _where(select(group, func.count(), _sum(overdue_accept_sql(now)),
-                                _sum(col(Ticket.resolve_by) < now)), node)
-                  .where(col(Ticket.status).in_(OPEN)).group_by(group)).all()
-    for node_id, n, late_accept, late_resolve in rows:
+                                  _sum(col(Ticket.resolve_by) < now),
+                                  _sum(or_(overdue_accept_sql(now), col(Ticket.resolve_by) < now)), *dept), node)
+                 .where(col(Ticket.status).in_(OPEN)).group_by(group, *dept)).all()
+    for node_id, n, late_accept, late_resolve, late, *d in rows:
         f = of(node_id)
-        f.open, f.overdue_accept, f.overdue_resolve = int(n), int(late_accept), int(late_resolve)
+        f.open += int(n)
+        f.overdue_accept += int(late_accept)
+        f.overdue_resolve += int(late_resolve)
+        if d:
+            entry = departments.setdefault(d[0], [0, 0, 0])
+            entry[1] += int(n)
+            entry[2] += int(late)
     return out
 
 
@@ -251,12 +264,13 @@ class Overview:
 def overview(s: Session, org: OrgDirectory, node: Node, now: datetime) -> Overview:
     tz = org.settings.tz
     children = list(s.exec(select(Node).where(Node.parent_id == node.id, Node.active).order_by(Node.id)).all())
-    grouped = figures_by_node(s, node, now, tz, key=child_key(s, node, children))
+    departments: dict[str | None, list[int]] = {}
+    grouped = figures_by_node(s, node, now, tz, key=child_key(s, node, children), departments=departments)
     total = Figures()
     for f in grouped.values():
         total.add(f)
     return Overview(node=node, total=total, children=[(c, grouped.get(i) or Figures()) for i, c in enumerate(children)],
-                    by_department=by_department(s, node, now, tz), trend=trend(s, node, now, tz),
+                    by_department=_busiest(departments), trend=trend(s, node, now, tz),
                     red_list=red_list(s, node, now), names=_names(s))
 
 
@@ -264,19 +278,9 @@ def _where_nodes(query, node: Node):
     return query if node.parent_id is None else query.where(OrgDirectory.in_subtree(node))
 
 
-def by_department(s: Session, node: Node, now: datetime, tz: ZoneInfo):
-    """(department, new this month, open, overdue) for the subtree, busiest first."""
-    since = period_starts(now, tz)["month"]
-    figures: dict[str | None, list[int]] = {}
-    for dept, n in _rows(s, _where(select(Ticket.department, func.count()), node)
-                          .where(col(Ticket.created_at) >= since).group_by(Ticket.department)).all():
-        figures.setdefault(dept, [0, 0, 0])[0] = int(n)
-    for dept, n, overdue in _rows(s, _where(select(Ticket.department, func.count(),
-                                                 _sum(or_(overdue_accept_sql(now), col(Ticket.resolve_by) < now))), node)
-                                   .where(col(Ticket.status).in_(OPEN)).group_by(Ticket.department)).all():
-        entry = figures.setdefault(dept, [0, 0, 0])
-        entry[1], entry[2] = int(n), int(overdue)
-    rows = [(d, *v) for d, v in figures.items()]
+def _busiest(departments: dict[str | None, list[int]]) -> list[tuple[str | None, int, int, int]]:
+    """(department, new this month, open, overdue), busiest first."""
+    rows = [(d, *v) for d, v in departments.items() if v[0] or v[1]]
     return sorted(rows, key=lambda r: (-r[1], -r[2], r[0] or ""))
 
 
