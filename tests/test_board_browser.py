@@ -18,7 +18,7 @@ import uvicorn
 
 from bot.board.app import create_app
 from bot.board.server import address, bind
-from tests.board_support import (COUNTY_ADMIN, GRID3_ROOM, GRID4_WORKER, HOUSEHOLD_ROOM, login_code,
+from tests.board_support import (COUNTY_ADMIN, GRID3_ROOM, GRID4_WORKER, login_code,
                                  report_in_both_towns)
 from tests.databases import unavailable
 from tests.harness import to_room

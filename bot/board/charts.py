@@ -25,7 +25,7 @@ def bars(items: list[tuple[str, int, str | None]], *, title: str, color: str = B
                f'<text x="{label_w + max(w, 1) + 6}" y="{y + row - 12}" class="chart-value">{value}</text>')
         parts.append(f'<a href="{escape(link)}">{bar}</a>' if link else bar)
     if not items:
-        parts.append(f'<text x="0" y="44" class="chart-empty">暂无数据</text>')
+        parts.append('<text x="0" y="44" class="chart-empty">暂无数据</text>')
     parts.append("</svg>")
     return "".join(parts)
 

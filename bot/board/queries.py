@@ -274,10 +274,6 @@ def overview(s: Session, org: OrgDirectory, node: Node, now: datetime) -> Overvi
                     red_list=red_list(s, node, now), names=_names(s))
 
 
-def _where_nodes(query, node: Node):
-    return query if node.parent_id is None else query.where(OrgDirectory.in_subtree(node))
-
-
 def _busiest(departments: dict[str | None, list[int]]) -> list[tuple[str | None, int, int, int]]:
     """(department, new this month, open, overdue), busiest first."""
     rows = [(d, *v) for d, v in departments.items() if v[0] or v[1]]
