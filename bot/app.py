@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
 from bot.dispatch import Context, Dispatcher
+from bot.domain.board_login import BoardLogins
 from bot.domain.learning import CountyClassifier
 from bot.domain.greetings import Greetings
 from bot.domain.notices import NoticeService
@@ -139,7 +140,7 @@ class Bot:
             reminders=Reminders(outbox), greetings=Greetings(s, self.clock, outbox),
             votes=VoteService(s, self.clock, org, outbox), visits=VisitService(s, self.clock, org, tickets),
             clock=self.clock, classifier=self.classifier,
-            dispatcher=self.dispatcher, reply_to=outbox.post)
+            dispatcher=self.dispatcher, reply_to=outbox.post, logins=BoardLogins(s, self.clock, org))
 
     def _first_sighting(self, s, msg: Incoming) -> bool:
         """Record the message id; False when it was handled before (a redelivery or a replay rerun)."""

@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--send-interval", type=float, default=1.5,
                       help="seconds between two bot messages (WeChat pacing; default 1.5)")
     demo.add_argument("--start-at", type=_moment, metavar="TIME", help=START_AT_HELP)
+    demo.add_argument("--board-port", type=int, default=8080,
+                      help="serve the web board on 127.0.0.1 at this port (default 8080, a free one if taken; 0: none)")
     demo.set_defaults(run=_demo)
 
     run = sub.add_parser("run", help="run the bot (production)")
@@ -68,7 +70,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--send-interval", type=float, help="seconds between two messages of this bot account")
     run.add_argument("--account", help="this process's bot account name (several processes on one database)")
     run.add_argument("--start-at", type=_moment, metavar="TIME", help=START_AT_HELP)
+    run.add_argument("--board-port", type=int, help="also serve the web board at this port (SPEC §6.4)")
+    run.add_argument("--board-host", default="127.0.0.1", help="the board's address (default 127.0.0.1)")
     run.set_defaults(run=_run)
+
+    board = sub.add_parser("board", help="serve the command centre's web board (SPEC §6.4)")
+    board.add_argument("--db", default=None)
+    board.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1: this machine only)")
+    board.add_argument("--port", type=int, default=8080)
+    board.set_defaults(run=_board)
 
     org = sub.add_parser("org", help="import or show the org tree")
     org_sub = org.add_subparsers(metavar="ACTION")
@@ -155,7 +165,22 @@ def _demo(args) -> int:
             Path(url.database + suffix).unlink(missing_ok=True)
     bot = console_bot(Config(db=args.db, org=str(BUNDLED_ORG), send_interval=args.send_interval,
                              start_at=args.start_at))
-    asyncio.run(run_live(bot))
+    sock = None
+    if args.board_port:
+        from bot.board.server import address, bind
+        from bot.domain.board_login import BoardLogins
+        from bot.domain.org import OrgDirectory
+        from bot.storage.db import session
+
+        sock = bind("127.0.0.1", args.board_port, fallback=True)
+        with session(bot.engine) as s:
+            org = OrgDirectory(s)
+            admin = org.members_at(org.root(), "admin")[0]
+            code, until = BoardLogins(s, bot.clock, org).issue(admin.contact_id)
+            s.commit()
+        print(f"指挥看板：{address(sock)}/login  微信号 {admin.contact_id}（{admin.name}） 验证码 {code}"
+              f"（{until.astimezone(org.settings.tz):%H:%M}前有效；之后私聊机器人发 #登录 取新码）", flush=True)
+    asyncio.run(run_live(bot, sock))
     return 0
 
 
@@ -166,60 +191,83 @@ def _run(args) -> int:
                                                send_interval=args.send_interval, account=args.account,
                                                start_at=args.start_at)
     if config.transport == "wechaty":
-        return _run_wechaty(config)
+        return _run_wechaty(config, args)
     if config.transport == "wecom":
-        return _run_wecom(config)
+        return _run_wecom(config, args)
     if config.transport != "console":
         print(f"错误：未知的通道 {config.transport}，可用 wechaty、wecom 或 console。", file=sys.stderr)
         return 2
-    asyncio.run(run_live(console_bot(config)))
+    asyncio.run(run_live(console_bot(config), _board_socket(args)))
     return 0
 
 
-def _run_wechaty(config: Config) -> int:
-    import signal
+def _board_socket(args):
+    """`run --board-port N`: the board's socket, bound before the bot starts (a taken port fails now)."""
+    if not args.board_port:
+        return None
+    from bot.board.server import address, bind
 
-    from bot.runtime import run_live, wechaty_bot
+    try:
+        sock = bind(args.board_host, args.board_port)
+    except OSError as err:
+        raise ConfigError(f"看板端口 {args.board_host}:{args.board_port} 用不了：{err.strerror}") from None
+    print(f"指挥看板：{address(sock)}", file=sys.stderr, flush=True)
+    return sock
 
-    # Connection state changes (connecting, logged in, rooms bound, disconnected …) are always shown.
-    for name in ("gridbot.wechaty", "gridbot.bindings"):
-        logging.getLogger(name).setLevel(logging.INFO)
-    bot = wechaty_bot(config)
+
+def _board(args) -> int:
+    from bot.board.server import address, bind, server
+    from bot.clock import SystemClock
+    from bot.storage.db import make_engine
+
+    engine = make_engine(Config().override(db=args.db).db)
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as err:
+        raise ConfigError(f"看板端口 {args.host}:{args.port} 用不了：{err.strerror}") from None
+    print(f"指挥看板：{address(sock)}（Ctrl-C 结束）", file=sys.stderr, flush=True)
+    asyncio.run(server(engine, SystemClock(), embedded=False).serve(sockets=[sock]))
+    return 0
+
+
+def _run_wechaty(config: Config, args) -> int:
+    from bot.runtime import wechaty_bot
     from bot.transport.wechaty import LoginFailed, PortTaken
 
-    async def serve() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.transport.stop()))
-        await run_live(bot)
-
-    try:
-        asyncio.run(serve())
-    except (LoginFailed, PortTaken) as err:
-        print(f"错误：{err}", file=sys.stderr)
-        return 1
-    return 0
+    return _run_transport(wechaty_bot, config, args, "gridbot.wechaty", (LoginFailed, PortTaken))
 
 
-def _run_wecom(config: Config) -> int:
-    import signal
+def _run_wecom(config: Config, args) -> int:
+    from bot.runtime import wecom_bot
 
-    from bot.runtime import run_live, wecom_bot
-
-    for name in ("gridbot.wecom", "gridbot.bindings"):
-        logging.getLogger(name).setLevel(logging.INFO)
-    bot = wecom_bot(config)
+    bot = wecom_bot(config)        # a missing SDK or secret is a ConfigError here, before the import below
     from bot.transport.wecom import LoginFailed
 
+    return _run_transport(lambda _config: bot, config, args, "gridbot.wecom", (LoginFailed,))
+
+
+def _run_transport(make_bot, config: Config, args, logger: str, failures: tuple[type[Exception], ...]) -> int:
+    """Run a chat transport's bot until SIGTERM/SIGINT (with the board beside it when asked); a failed
+    login exits 1 with its one-line Chinese reason."""
+    import signal
+
+    from bot.runtime import run_live
+
+    # Connection state changes (connecting, logged in, rooms bound, disconnected …) are always shown.
+    for name in (logger, "gridbot.bindings"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    bot = make_bot(config)
+    board_socket = _board_socket(args)
+
     async def serve() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.transport.stop()))
-        await run_live(bot)
+        await run_live(bot, board_socket)
 
     try:
         asyncio.run(serve())
-    except LoginFailed as err:
+    except failures as err:
         print(f"错误：{err}", file=sys.stderr)
         return 1
     return 0

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.domain import permissions
+from bot.domain.board_login import BoardLogins
 from bot.domain.greetings import Greetings
 from bot.domain.org import OrgDirectory, Room
 from bot.domain.notices import NoticeService
@@ -58,6 +59,7 @@ class Context:
     dispatcher: Dispatcher
     reply_to: Callable[..., object]          # Outbox.post
     quoted: str | None = None        # a command sent as a quoted reply: the quoted message's text
+    logins: BoardLogins | None = None   # the web board's one-time codes (#登录)
 
     def reply(self, text: str, mentions: tuple[str, ...] = (), file_path: str | None = None) -> None:
         """Answer where the message came from, through the bot account that received it (with several

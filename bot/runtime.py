@@ -178,9 +178,16 @@ def wecom_bot(config: Config, clock: Clock | None = None, classifier=None, **set
     return bot
 
 
-async def run_live(bot: Bot) -> None:
-    """Run with APScheduler driving the due work (production and the terminal demo)."""
+async def run_live(bot: Bot, board_socket=None) -> None:
+    """Run with APScheduler driving the due work (production and the terminal demo); with a bound
+    socket, the web board is served beside the bot in the same loop, on the same clock and database."""
     scheduler = start_scheduler(bot, bot.tz)
+    board = None
+    if board_socket is not None:
+        from bot.board.server import serve_beside, server
+
+        board = server(bot.engine, bot.clock, on_change=bot.deliver)
+        board_task = await serve_beside(board, board_socket)
     try:
         # Sweep at start, not 15 s later: what fell due while the bot was stopped goes out at once,
         # and on a new database the digest schedules begin now (a /time jump right away includes them).
@@ -188,3 +195,6 @@ async def run_live(bot: Bot) -> None:
         await bot.run()
     finally:
         scheduler.shutdown(wait=False)
+        if board is not None:
+            board.should_exit = True
+            await board_task

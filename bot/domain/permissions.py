@@ -70,6 +70,7 @@ RULES: dict[str, Rule] = {
     "投票": _OPEN, "议事结果": _OPEN,          # the vote service: in the vote's room (results: admins above too)
     "走访": Rule(ROLE, VISITORS, "网格员、网格警或中心户", "登记走访"),
     "走访台账": Rule(ROOM, ADMINS_AND_WORKERS, "管理员或网格员", "查看走访台账"),
+    "登录": Rule(ROLE, ADMINS_AND_WORKERS, "管理员或网格员", "登录指挥看板"),
 }
 
 

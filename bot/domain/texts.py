@@ -523,3 +523,23 @@ def reopened_told(t: Ticket, by_name: str, tz: ZoneInfo) -> str:
 
 def reopened_done(t: Ticket, tz: ZoneInfo) -> str:
     return f"工单 {t.no} 已重开（{STATUS_NAMES[t.status]}），办结时限{when(t.resolve_by, tz)}，已通知处理人。"
+
+
+# ---- the web board's login (#登录, bot/domain/board_login.py) ---------------------------------
+BOARD_ONLY_PRIVATE = "看板验证码只能私聊获取：请在微信里私聊机器人发送 #登录，不要在群里发。"
+BOARD_WRONG_CODE = "微信号或验证码不对，或验证码已用过、已过期（还可再试{left}次）。请私聊机器人发送 #登录 获取新验证码。"
+BOARD_LOCKED_NOW = "连续5次输错验证码，该微信号的看板登录已锁定15分钟。"
+
+
+def board_locked(until: datetime, tz: ZoneInfo) -> str:
+    return f"连续输错验证码，该微信号的看板登录已锁定，请于{until.astimezone(tz):%H:%M}后再试。"
+
+
+def board_code(code: str, contact_id: str, until: datetime, tz: ZoneInfo) -> str:
+    return (f"指挥看板登录验证码：{code}\n在看板登录页填写微信号 {contact_id} 和这个验证码；"
+            f"{until.astimezone(tz):%H:%M}前有效，只能用一次。请勿转发给他人。")
+
+
+def via(channel: str) -> str:
+    """How an event done outside chat is marked in the ticket's history."""
+    return f"经{channel}操作"

@@ -58,8 +58,10 @@ def next_number(session: Session, counter: str) -> int:
 
 
 class TicketService:
-    def __init__(self, session: Session, clock: Clock, org: OrgDirectory, outbox: Outbox) -> None:
+    def __init__(self, session: Session, clock: Clock, org: OrgDirectory, outbox: Outbox, *, via: str = "") -> None:
+        """`via`: the changes come through another channel than chat (the web board); its events say so."""
         self.s = session
+        self.via = via
         self.clock = clock
         self.org = org
         self.outbox = outbox
@@ -701,6 +703,8 @@ class TicketService:
 
     def _event(self, t: Ticket, actor: Actor | None, kind: str, detail: str = "") -> None:
         self.s.add(t)
+        if self.via and actor is not None:
+            detail = f"{detail}（{texts.via(self.via)}）" if detail else texts.via(self.via)
         self.s.add(TicketEvent(ticket_id=t.id, at=self.clock.now(), kind=kind, detail=detail,
                                actor_id=actor.contact_id if actor else None,
                                actor_name=actor.name if actor else ""))
