@@ -8,7 +8,7 @@ from bot.outbox import Outbox
 from bot.storage.db import session
 from bot.storage.models import BoardLogin, Ticket
 from sqlmodel import select
-from tests.board_support import (COUNTY_ADMIN, GRID3_ROOM, GRID3_WORKER, GRID4_WORKER, HOUSEHOLD_ROOM, TOWN2_ADMIN,
+from tests.board_support import (COUNTY_ADMIN, GRID3_ROOM, GRID4_ROOM, GRID3_WORKER, GRID4_WORKER, HOUSEHOLD_ROOM, TOWN2_ADMIN,
                                  client, logged_in, login_code, report_in_both_towns)
 from tests.harness import to_room
 
@@ -187,6 +187,35 @@ async def test_a_nudge_on_the_board_mentions_the_assignee_in_the_grid_room(harne
         assert "1小时内只能催办一次" in (await c.get(again.headers["location"])).text
     sent = to_room(await harness.tick(harness.clock.now()), GRID3_ROOM)
     assert len(sent) == 1 and sent[0].mentions == (GRID3_WORKER,) and "指挥中心陈主任催办工单 T2" in sent[0].text
+
+
+async def test_an_assignment_on_the_board_reaches_the_new_grid_as_if_typed(harness):
+    await report_in_both_towns(harness)
+    async with logged_in(harness, COUNTY_ADMIN) as c:
+        page = (await c.get("/tickets/T1")).text
+        csrf = page.split('name="csrf" value="')[1].split('"')[0]
+        r = await c.post("/tickets/T1/assign", data={"csrf": csrf, "target": "第4网格"})
+        assert "已把工单 T1 指派给" in (await c.get(r.headers["location"])).text
+        events = (await c.get("/api/tickets/T1")).json()["events"]
+    assert events[-1]["who"] == COUNTY_ADMIN and "经指挥看板操作" in events[-1]["detail"]
+    assert harness.ticket("T1")["assignee"] == GRID4_WORKER
+    sent = await harness.tick(harness.clock.now())
+    alert, = to_room(sent, GRID4_ROOM)
+    assert "T1" in alert.text and GRID4_WORKER in alert.mentions
+    assert len(to_room(sent, GRID3_ROOM)) == 1          # the old grid is told once
+
+
+async def test_supervision_on_the_board_puts_the_demand_to_the_assignee(harness):
+    await report_in_both_towns(harness)
+    async with logged_in(harness, COUNTY_ADMIN) as c:
+        page = (await c.get("/tickets/T2")).text
+        csrf = page.split('name="csrf" value="')[1].split('"')[0]
+        r = await c.post("/tickets/T2/supervise", data={"csrf": csrf, "demand": "今天下班前办结"})
+        assert "已督办工单 T2" in (await c.get(r.headers["location"])).text
+    sent, = to_room(await harness.tick(harness.clock.now()), GRID3_ROOM)
+    assert "【督办】" in sent.text and "今天下班前办结" in sent.text and GRID3_WORKER in sent.mentions
+    detail, = await harness.say(COUNTY_ADMIN, "#查询 T2")
+    assert "督办" in detail.text
 
 
 async def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(harness):

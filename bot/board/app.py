@@ -38,7 +38,6 @@ from bot.outbox import Outbox
 from bot.privacy import mask_private
 from bot.storage.db import session
 from bot.storage.models import Node, Notice, NoticeTarget, OutboxMessage, Ticket
-from bot.transport import Outgoing
 
 log = logging.getLogger("gridbot.board")
 HERE = Path(__file__).parent
@@ -78,6 +77,8 @@ def create_app(engine: Engine, clock: Clock, *, on_change: Callable[[], Awaitabl
         Route("/tickets/{no}", board.ticket_page),
         Route("/tickets/{no}/transfer", board.transfer, methods=["POST"]),
         Route("/tickets/{no}/nudge", board.nudge, methods=["POST"]),
+        Route("/tickets/{no}/assign", board.assign, methods=["POST"]),
+        Route("/tickets/{no}/supervise", board.supervise, methods=["POST"]),
         Route("/evidence/{id:int}", board.evidence_file),
         Route("/notices/{no}", board.notice_page),
         Route("/rankings", board.rankings_page),
@@ -375,10 +376,8 @@ class Board:
             code = raw if raw in DEPARTMENTS else find_department(raw)
             if code is None:
                 raise UserError(f"不认识的部门：{raw}。")
-            ticket, old = service.transfer(no, code, actor)
-            said = texts.transferred(ticket, old, actor.name)
-            _announce(org, outbox, ticket, said)
-            return said
+            ticket, old = service.transfer(no, code, actor)       # the service tells the rooms involved
+            return texts.transferred(ticket, old, actor.name)
         return await self._act(request, "转派", change)
 
     async def nudge(self, request: Request) -> Response:
@@ -386,9 +385,20 @@ class Board:
             return texts.nudged(service.nudge(no, actor))
         return await self._act(request, "催办", change)
 
-    # 指派 and 督办 (TicketService.assign / supervise, being added on another branch) go here the same
-    # way: a handler like `nudge` calling the service inside `_act`, a route beside the two above, and a
-    # form in templates/ticket.html's actions block.
+    async def assign(self, request: Request) -> Response:
+        def change(service: TicketService, org, outbox, no, actor, form) -> str:
+            target = str(form.get("target", "")).strip()
+            if not target:
+                raise UserError("请填写要指派的网格、节点路径或联系人。")
+            ticket, place, name, _ = service.assign(no, target, actor)
+            return texts.assigned(ticket, place.name, name)
+        return await self._act(request, "指派", change)
+
+    async def supervise(self, request: Request) -> Response:
+        def change(service: TicketService, org, outbox, no, actor, form) -> str:
+            service.supervise(no, str(form.get("demand", "")).strip(), actor)
+            return texts.supervised_done(service.get(no))
+        return await self._act(request, "督办", change)
 
     # ---- notices ------------------------------------------------------------------------------
     async def notice_page(self, request: Request) -> Response:
@@ -458,11 +468,3 @@ class Board:
             node = self._scope(s, v, request) if request.query_params.get("node") else None
             return JSONResponse(queries.summary(s, org, v, node, self.config.clock.now()))
         return await self._read(request, work, api=True)
-
-
-def _announce(org: OrgDirectory, outbox: Outbox, t: Ticket, text: str) -> None:
-    """What the command's reply would have said where it is typed: the ticket's grid room (or, with
-    no grid, the room it was reported in)."""
-    grid = org.node(t.grid_id) if t.grid_id else None
-    if grid is None or outbox.to_room(grid, text) is None:
-        outbox.post(Outgoing.at(t.source, text))
