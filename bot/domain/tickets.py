@@ -14,6 +14,7 @@ from bot.domain import learning, texts
 from bot.domain.deadlines import due_after, ticket_deadlines
 from bot.domain.evidence import attach_recent, evidence_of
 from bot.domain.org import OrgDirectory, Room
+from bot.domain.places import PlaceQuestions
 from bot.domain.permissions import ADMIN_ROLES, HANDLER_ROLES, NODE_STAFF
 from bot.domain.similarity import similar
 from bot.domain.timers import TicketTimers
@@ -61,6 +62,7 @@ class TicketService:
         self.org = org
         self.outbox = outbox
         self.timers = TicketTimers(session, clock, org, outbox)
+        self.places = PlaceQuestions(self)
 
     # ---- opening --------------------------------------------------------------------------
     def open(self, report: Report, reporter: Actor, room: Room, source: Address, *,
@@ -70,7 +72,10 @@ class TicketService:
         ignored, reported with #上报 or confirmed from the 待确认 list)."""
         settings = self.org.settings
         now = self.clock.now()
-        node = room.node or self.org.home_node(reporter.contact_id) or self.org.root()
+        home = room.node or self.org.home_node(reporter.contact_id)
+        # Someone not in the org telling the bot 1:1: the county's until they say where they live.
+        stranded = home is None and source.room_id is None and source.room_topic is None
+        node = home or self.org.root()
         grid = self.org.grid_of(node)
         existing = self.find_duplicate(report, grid)
         if existing is not None:
@@ -95,6 +100,8 @@ class TicketService:
             self._teach(ticket, teaches, reporter)
         self.timers.start(ticket)
         self._announce_new(ticket, node, grid, assignee[1] if assignee else None)
+        if stranded:
+            self.places.ask(ticket)
         return ticket
 
     def open_forwarded(self, found: list[tuple[str, str, object]], reporter: Actor, room: Room,
@@ -156,27 +163,32 @@ class TicketService:
         # sends the resident what to dial before it tells anyone else.
         self._reply_to_source(t, texts.acknowledged(t, assignee_name, tz), urgent=t.urgency == "urgent")
         relayed = texts.relayed(t)
-        if grid is not None:
-            if grid.address != t.source:
-                mentions = (t.assignee_id,) if t.assignee_id else ()
-                self.outbox.to_room(grid, texts.grid_alert(t, node.path, relayed, assignee_name, tz), mentions,
-                                    urgent=t.urgency == "urgent")
-        else:
-            # No grid above the node (a report in a town room, or 1:1 from someone not in the org):
-            # the nearest room up the tree hears of it, its admins mentioned, so someone assigns it.
-            home = next((n for n in [node, *self.org.ancestors(node)] if n.address is not None), None)
-            county_covers_it = t.urgency == "urgent" and home is not None and home.parent_id is None
-            if home is not None and home.address != t.source and not county_covers_it:
-                admins = self.org.members_at(home, "admin")
-                self.outbox.to_room(home, texts.grid_alert(t, node.path, relayed, None, tz,
-                                                           [m.name for m in admins]),
-                                    tuple(m.contact_id for m in admins), urgent=t.urgency == "urgent")
+        self._alert_grid(t, node, grid, assignee_name)
         self._dispatch_to_department(t, node, relayed, assignee_name)
         if t.urgency == "urgent":
             county = self.org.root()
             if county.address != t.source:
                 self.outbox.to_room(county, texts.urgent_alert(t, node.path, relayed, assignee_name, tz),
                                     urgent=True)
+
+    def _alert_grid(self, t: Ticket, node: Node, grid: Node | None, assignee_name: str | None) -> None:
+        """The grid room hears of a ticket new to it, the assignee mentioned; with no grid above the
+        node (a report in a town room, or 1:1 from someone not in the org) the nearest room up the
+        tree, its admins mentioned, so someone assigns it."""
+        tz = self.org.settings.tz
+        relayed = texts.relayed(t)
+        if grid is not None:
+            if grid.address != t.source:
+                mentions = (t.assignee_id,) if t.assignee_id else ()
+                self.outbox.to_room(grid, texts.grid_alert(t, node.path, relayed, assignee_name, tz), mentions,
+                                    urgent=t.urgency == "urgent")
+            return
+        home = self.org.nearest_room(node)
+        county_covers_it = t.urgency == "urgent" and home is not None and home.parent_id is None
+        if home is not None and home.address != t.source and not county_covers_it:
+            admins = self.org.members_at(home, "admin")
+            self.outbox.to_room(home, texts.grid_alert(t, node.path, relayed, None, tz, [m.name for m in admins]),
+                                tuple(m.contact_id for m in admins), urgent=t.urgency == "urgent")
 
     def _dispatch_to_department(self, t: Ticket, node: Node, relayed: str, assignee_name: str | None) -> None:
         if t.department is None:
