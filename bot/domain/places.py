@@ -113,15 +113,18 @@ class PlaceQuestions:
         self.tickets = tickets
 
     def examples(self) -> tuple[str, str]:
-        """A community and a grid of this org, to show how to answer."""
+        """A community and a grid (with its community) of this org, to show how to answer."""
         nodes = self.tickets.org.nodes()
-        community = next((n.name for n in nodes if n.level == "community"), "")
+        by_id = {n.id: n for n in nodes}
         grid = next((n for n in nodes if n.level == "grid"), None)
+        parent = by_id.get(grid.parent_id) if grid is not None else None
         grid_name = ""
         if grid is not None:
-            parent = next((n for n in nodes if n.id == grid.parent_id), None)
             grid_name = grid.name if parent is None or grid.name.startswith(parent.name[:2]) \
                 else f"{parent.name}{grid.name}"
+        communities = [n.name for n in nodes if n.level == "community"]
+        community = next((c for c in communities if parent is None or c != parent.name),
+                         communities[0] if communities else "")
         return community, grid_name
 
     def ask(self, t: Ticket) -> None:
