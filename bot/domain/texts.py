@@ -374,10 +374,11 @@ def ticket_moved(t: Ticket, node_path: str, assignee_name: str | None) -> str:
     return f"工单 {t.no}（{dept(t.department)}）上报人答复住在{_path_tail(node_path)}，已转至该处{who}。"
 
 
-def grid_removed(grid_name: str, numbers: list[str], parent_name: str, admin_names: list[str]) -> str:
+def grid_removed(grid_name: str, numbers: list[str], parent_name: str, admin_names: list[str],
+                 unassigned: bool) -> str:
     heads = "".join(mention(n) for n in admin_names)
-    return (f"{heads}{grid_name}已从组织架构移除，其工单 {'、'.join(numbers)} 转由{parent_name}处理，"
-            f"请指派处理人：#指派 工单号 网格名，或受理：#受理 工单号")
+    ask = "，请指派处理人：#指派 工单号 网格名，或受理：#受理 工单号" if unassigned else "。"
+    return f"{heads}{grid_name}已从组织架构移除，其工单 {'、'.join(numbers)} 转由{parent_name}处理{ask}"
 
 
 def unassigned_overdue(t: Ticket, admin_names: list[str], tz: ZoneInfo) -> str:

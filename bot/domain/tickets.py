@@ -368,6 +368,12 @@ class TicketService:
         if grid is None or not self.outbox.to_room(grid, text, mentions, urgent=t.urgency == "urgent"):
             if t.assignee_id:
                 self.outbox.post(Outgoing(text=text, to=t.assignee_id))
+            elif grid is None and (home := self.org.nearest_room(node)) is not None:
+                # Nobody has it yet: the admins who must assign it are nudged.
+                admins = self.org.members_at(home, "admin")
+                heads = "".join(texts.mention(m.name) for m in admins)
+                self.outbox.to_room(home, texts.nudge(t, None, actor.name).replace("】", "】" + heads, 1),
+                                    tuple(m.contact_id for m in admins), urgent=t.urgency == "urgent")
         return t
 
     # ---- rules ----------------------------------------------------------------------------
