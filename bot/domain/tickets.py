@@ -107,19 +107,29 @@ class TicketService:
     def open_forwarded(self, found: list[tuple[str, str, object]], reporter: Actor, room: Room,
                        source: Address) -> list[Ticket]:
         """A forwarded chat record's problems, as (speaker's name, text, classification) in record
-        order: one ticket per department found, its reporter the forwarder, its text the speakers'
-        lines under their names, urgent when any of its lines is."""
-        by_department: dict[str | None, list[tuple[str, str, object]]] = {}
+        order: one ticket per problem (lines about the same thing at the same place, whatever the
+        department each line alone reads as), its reporter the forwarder, its text the speakers' lines
+        under their names, urgent when any of its lines is, its department that of its urgent line or
+        else of the line the classifier is surest of."""
+        problems: list[list[tuple[str, str, object]]] = []
         for line in found:
-            by_department.setdefault(line[2].department, []).append(line)
+            _, said, c = line
+            group = next((g for g in problems
+                          if similar(said, c.location, set(c.keywords), g[0][1], g[0][2].location,
+                                     set(g[0][2].keywords))), None)
+            if group is None:
+                problems.append([line])
+            else:
+                group.append(line)
         opened = []
-        for department, lines in by_department.items():
+        for lines in problems:
             text = "\n".join(f"{name or '群友'}：{said}" for name, said, _ in lines)
-            urgent = any(c.urgency == "urgent" for _, _, c in lines)
-            opened.append(self.open(Report(text=f"{texts.FORWARDED_RECORD}{text}", department=department,
+            urgent = [c for _, _, c in lines if c.urgency == "urgent"]
+            lead = max(urgent or [c for _, _, c in lines], key=lambda c: c.confidence)
+            opened.append(self.open(Report(text=f"{texts.FORWARDED_RECORD}{text}", department=lead.department,
                                            urgency="urgent" if urgent else "normal",
-                                           keywords=tuple(k for _, _, c in lines for k in c.keywords),
-                                           location=lines[0][2].location),
+                                           keywords=tuple(dict.fromkeys(k for _, _, c in lines for k in c.keywords)),
+                                           location=next((c.location for _, _, c in lines if c.location), None)),
                                     reporter, room, source))
         return opened
 
