@@ -60,6 +60,7 @@ async def test_a_community_without_grid_goes_to_its_admins(harness):
 
 async def test_an_answer_that_matches_nothing_is_asked_again_once_then_the_county_keeps_it(harness):
     await harness.say(STRANGER, LAMP, None)
+    assert await harness.say(STRANGER, "好的，谢谢", None) == []          # courtesy is no answer
     again, = await harness.say(STRANGER, "就在老街那边", None)
     assert "没有找到" in again.text and "例如" in again.text
     last, = await harness.say(STRANGER, "不知道", None)

@@ -23,6 +23,9 @@ MAX_ASKS = 2                           # the question, and once more after an an
 _LEVEL_SUFFIXES = ("城市社区党工委", "街道办事处", "党工委", "街道", "社区", "村委会", "行政村", "村", "镇", "乡")
 _DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_NUMBER = re.compile(r"[零一二两三四五六七八九十]+")
+# A thank-you or an OK after the question is no answer, and needs none.
+_COURTESY = re.compile(r"^(?:(?:好的?|好滴|嗯+|哦+|谢谢|多谢|感谢|辛苦了?|收到|知道了|ok|OK|👍|您|你)"
+                       r"[了啦呀啊哈啦!。.,～~]*)+$")
 # A name that says only a number and a level (第3网格, 4组) names a place only with its parents or
 # when the org has one such place.
 _GENERIC = re.compile(r"^第?\d+(?:网格|组|小组|栋|号楼)$")
@@ -153,6 +156,8 @@ class PlaceQuestions:
         if node is None:
             if new_problem:
                 return False
+            if _COURTESY.match(normalize(text)):
+                return True
             if t.place_asks < MAX_ASKS:
                 t.place_asks += 1
                 t.place_asked_at = svc.clock.now()
