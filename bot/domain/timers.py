@@ -82,7 +82,7 @@ class TicketTimers:
     def _accept_overdue(self, t: Ticket, due: datetime) -> None:
         t.accept_reminded_at = self.clock.now()
         reminded = self._remind_assignee(t, texts.accept_overdue(t, self._assignee_name(t), self.org.settings.tz),
-                                         due)
+                                         due, to_assign=True)
         self._escalate_once(t, due, "超期未受理", told=reminded)
 
     def _pre_resolve(self, t: Ticket, due: datetime) -> None:
@@ -128,10 +128,11 @@ class TicketTimers:
         base = self.org.node(t.grid_id) if t.grid_id else self.org.node(t.node_id)
         return self.org.ancestors(base) or [base]
 
-    def _remind_assignee(self, t: Ticket, text: str, due: datetime) -> Node | None:
+    def _remind_assignee(self, t: Ticket, text: str, due: datetime, to_assign: bool = False) -> Node | None:
         """Remind the assignee in the grid room (or 1:1). A ticket nobody is assigned and no grid holds
-        is its node's to assign: the nearest room at or above it is reminded, its admins mentioned.
-        Returns that room when it was the one reminded."""
+        is its node's to assign: the nearest room at or above it is reminded, its admins mentioned
+        (`to_assign`: the accept deadline passed, so they are asked to assign it). Returns that room
+        when it was the one reminded."""
         grid = self.org.node(t.grid_id) if t.grid_id else None
         mentions = (t.assignee_id,) if t.assignee_id else ()
         if grid is not None and grid.address is not None:
@@ -141,7 +142,7 @@ class TicketTimers:
                              **self._timing(t, due))
         elif grid is None and (room := self.org.nearest_room(self.org.node(t.node_id))) is not None:
             admins = self.org.members_at(room, "admin")
-            if t.status == "open":
+            if to_assign:
                 text = texts.unassigned_overdue(t, [m.name for m in admins], self.org.settings.tz)
             self._post(room, text, tuple(m.contact_id for m in admins), t, due, kind="reminder")
             return room
