@@ -383,7 +383,7 @@ def grid_removed(grid_name: str, numbers: list[str], parent_name: str, admin_nam
 
 def unassigned_overdue(t: Ticket, admin_names: list[str], tz: ZoneInfo) -> str:
     heads = "".join(mention(n) for n in admin_names)
-    return (f"⏰{heads}工单 {t.no}（{dept(t.department)}）已超过受理时限（{when(t.accept_by, tz)}），尚无处理人，"
+    return (f"⏰【超期未受理】{heads}工单 {t.no}（{dept(t.department)}）已超过受理时限（{when(t.accept_by, tz)}），尚无处理人，"
             f"请指派：#指派 {t.no} 网格名，或受理：#受理 {t.no}")
 
 
