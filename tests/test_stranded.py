@@ -88,6 +88,8 @@ async def test_a_ticket_at_the_county_is_reminded_and_escalated_there(harness):
     # The next morning's digest lists it in the county room.
     sent = await harness.tick(at(2026, 11, 26, 9, 0))
     assert any("T1" in o.text and "每日工单提醒" in o.text for o in to_room(sent, COUNTY))
+    lists, = await harness.say("wxid_chen_zr", "#清单", COUNTY)
+    assert "T1" in lists.text
     # Past the resolve deadline nothing climbs above the county.
     sent = await harness.tick(at(2026, 12, 2, 9, 0))
     assert harness.ticket("T1")["escalation_level"] == 1
@@ -100,3 +102,24 @@ async def test_a_town_room_report_is_reminded_in_the_town_room_and_escalated_to_
     assert reminder.mentions == ("wxid_yt_zhenzhang",) and "T1" in reminder.text
     escalation, = to_room(sent, COUNTY)
     assert "逐级转报" in escalation.text
+
+
+async def test_answers_in_a_bigger_county_find_the_one_place_they_name(new_db, classifier):
+    from pathlib import Path
+
+    from tests.harness import Harness
+
+    sample = Path(__file__).parent.parent / "bot" / "data" / "sample_county.yaml"
+    bot = Harness(new_db(), classifier, at(2026, 11, 25, 9, 0), org=sample)
+    answers = {"城北社区第1网格": "遂川县/泉江镇城市社区党工委/城北社区/城北第1网格",
+               "城南3网格": "遂川县/泉江镇城市社区党工委/城南社区/第3网格",
+               "我住在幸福小区7栋": "遂川县/泉江镇城市社区党工委/城南社区/第4网格/幸福小区7栋",
+               "泉江": "遂川县/泉江镇城市社区党工委"}
+    for i, (answer, path) in enumerate(answers.items(), start=1):
+        await bot.say(f"wxid_res_{i}", LAMP, None)
+        await bot.say(f"wxid_res_{i}", answer, None)
+        assert bot.ticket(f"T{i}")["node"] == path, answer
+    # Several communities have a 第1网格: which one is asked again.
+    await bot.say("wxid_res_x", LAMP, None)
+    again, = await bot.say("wxid_res_x", "第1网格", None)
+    assert "没有找到" in again.text and bot.ticket("T5")["node"] == "遂川县"

@@ -23,6 +23,8 @@ MAX_ASKS = 2                           # the question, and once more after an an
 _LEVEL_SUFFIXES = ("城市社区党工委", "街道办事处", "党工委", "街道", "社区", "村委会", "行政村", "村", "镇", "乡")
 _DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_NUMBER = re.compile(r"[零一二两三四五六七八九十]+")
+# What is left of a name that was only its parent's name and a level (新坑村/新坑网格 → 网格) names nothing.
+_LEVEL_WORDS = {"网格", "小组", "村组", "社区", "村", "镇", "乡", "街道", "中心户", "楼栋", "党支部", "党小组"}
 # A thank-you or an OK after the question is no answer, and needs none.
 _COURTESY = re.compile(r"^(?:(?:好的?|好滴|嗯+|哦+|谢谢|多谢|感谢|辛苦了?|收到|知道了|ok|OK|👍|您|你)"
                        r"[了啦呀啊哈啦!。.,～~]*)+$")
@@ -45,19 +47,23 @@ def _cn_to_int(word: str) -> int:
 
 
 def aliases(node: Node, parent: Node | None) -> set[str]:
-    """The ways people name a node: its name, without its level's ending, without its parent's name
-    in front (上坪第1网格 → 第1网格)."""
+    """The ways people name a node: its name, without its level's endings (泉江镇城市社区党工委 → 泉江镇
+    → 泉江), without its parent's name in front (上坪第1网格 → 第1网格), without 第 (第3网格 → 3网格)."""
     name = normalize(node.name)
     found = {name}
-    for suffix in _LEVEL_SUFFIXES:
-        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
-            found.add(name[: -len(suffix)])
+    short = name
+    while True:
+        suffix = next((x for x in _LEVEL_SUFFIXES if short.endswith(x) and len(short) - len(x) >= 2), None)
+        if suffix is None:
             break
+        short = short[: -len(suffix)]
+        found.add(short)
     if parent is not None:
         for prefix in aliases(parent, None):
-            if len(prefix) >= 2 and name.startswith(prefix) and len(name) - len(prefix) >= 2:
+            if len(prefix) >= 2 and name.startswith(prefix):
                 found.add(name[len(prefix):])
-    return {a for a in found if len(a) >= 2}
+    found |= {a[1:] for a in found if re.match(r"^第\d", a)}
+    return {a for a in found if len(a) >= 2 and a not in _LEVEL_WORDS}
 
 
 class PlaceMatcher:
@@ -79,7 +85,7 @@ class PlaceMatcher:
     def match(self, answer: str) -> Node | None:
         """The one node the answer names, or None when it names none or several alike."""
         text = normalize(answer)
-        hits = [(alias, node, generic) for alias, node, generic in self._names if alias in text]
+        hits = [(alias, node, generic) for alias, node, generic in self._names if _occurs(alias, text)]
         if not hits:
             return None
         nodes = {node.id: node for _, node, _ in hits}
@@ -107,6 +113,16 @@ class PlaceMatcher:
         deepest = max(n.depth for n in top)
         top = [n for n in top if n.depth == deepest]
         return top[0] if len(top) == 1 else None
+
+
+def _occurs(alias: str, text: str) -> bool:
+    """The alias is in the text, and a number in it is the whole number (3网格 is not in 13网格)."""
+    start = text.find(alias)
+    while start >= 0:
+        if not (alias[0].isdigit() and start > 0 and text[start - 1].isdigit()):
+            return True
+        start = text.find(alias, start + 1)
+    return False
 
 
 class PlaceQuestions:
