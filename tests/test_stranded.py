@@ -123,3 +123,11 @@ async def test_answers_in_a_bigger_county_find_the_one_place_they_name(new_db, c
     await bot.say("wxid_res_x", LAMP, None)
     again, = await bot.say("wxid_res_x", "第1网格", None)
     assert "没有找到" in again.text and bot.ticket("T5")["node"] == "遂川县"
+
+
+async def test_a_stranger_forwarding_two_problems_is_asked_once_and_one_answer_places_both(harness):
+    items = (("邻居老周", "楼下的井盖翻了，晚上看不见容易摔"), ("邻居小李", "5栋2单元从早上开始就没电了"))
+    sent = await harness.say(STRANGER, "", None, kind="chat_history", items=items)
+    assert len([o for o in sent if "住在哪个" in o.text]) == 1
+    await harness.say(STRANGER, "城南社区第3网格", None)
+    assert {t["node"] for t in harness.tickets()} == {"遂川县/泉江镇城市社区党工委/城南社区/第3网格"}

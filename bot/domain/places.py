@@ -147,45 +147,50 @@ class PlaceQuestions:
         return community, grid_name
 
     def ask(self, t: Ticket) -> None:
-        """The follow-up question, once, after the acknowledgement."""
+        """The follow-up question, once, after the acknowledgement; a reporter already asked (two
+        problems in one forwarded record) is not asked again: one answer places both."""
+        waiting = [w for w in self.pending(t.reporter_id) if w.id != t.id]
         t.place_asked_at = self.tickets.clock.now()
-        t.place_asks = 1
+        t.place_asks = waiting[0].place_asks if waiting else 1
         self.tickets.s.add(t)
-        self.tickets.outbox.post(Outgoing.at(t.source, texts.where_do_you_live(t, *self.examples())))
+        if not waiting:
+            self.tickets.outbox.post(Outgoing.at(t.source, texts.where_do_you_live(t, *self.examples())))
 
-    def pending(self, contact_id: str) -> Ticket | None:
-        """The reporter's latest ticket still waiting for their answer."""
+    def pending(self, contact_id: str) -> list[Ticket]:
+        """The reporter's tickets still waiting for their answer, latest first."""
         since = self.tickets.clock.now() - ANSWER_WINDOW
-        return self.tickets.s.exec(
+        return list(self.tickets.s.exec(
             select(Ticket).where(Ticket.reporter_id == contact_id, col(Ticket.place_asked_at) >= since,
                                  col(Ticket.status).in_(("open", "accepted")), Ticket.grid_id.is_(None))
-            .order_by(col(Ticket.id).desc())).first()
+            .order_by(col(Ticket.id).desc())).all())
 
     def answer(self, actor: Actor, where: Address, text: str, new_problem: bool) -> bool:
         """Read a 1:1 message as the answer to an open question. False when there is no question
         open or the message is rather a new report (it then goes on as one)."""
-        t = self.pending(actor.contact_id)
-        if t is None:
+        waiting = self.pending(actor.contact_id)
+        if not waiting:
             return False
         svc = self.tickets
+        t = waiting[0]
         node = PlaceMatcher(svc.org.nodes()).match(text)
         if node is None:
             if new_problem:
                 return False
             if _COURTESY.match(normalize(text)):
                 return True
-            if t.place_asks < MAX_ASKS:
-                t.place_asks += 1
-                t.place_asked_at = svc.clock.now()
-                svc.s.add(t)
+            again = t.place_asks < MAX_ASKS
+            for w in waiting:
+                w.place_asks += 1
+                w.place_asked_at = svc.clock.now() if again else None
+                svc.s.add(w)
+            if again:
                 svc.outbox.post(Outgoing.at(where, texts.place_not_found(t, text, *self.examples())))
             else:
-                t.place_asked_at = None
-                svc.s.add(t)
                 svc.outbox.post(Outgoing.at(where, texts.place_left_to_county(t, svc.org.root().name)))
             return True
-        t.place_asked_at = None
-        self.move(t, node, actor)
+        for w in reversed(waiting):
+            w.place_asked_at = None
+            self.move(w, node, actor)
         return True
 
     def move(self, t: Ticket, node: Node, actor: Actor) -> None:
