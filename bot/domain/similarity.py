@@ -3,6 +3,7 @@ has already matched grid, department and time window; this only compares the tex
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 MIN_OVERLAP = 0.2
@@ -26,9 +27,10 @@ PROBLEMS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _bigrams(text: str) -> set[str]:
+@lru_cache(maxsize=512)
+def _bigrams(text: str) -> frozenset[str]:
     clean = _NOISE.sub("", text)
-    return {clean[i:i + 2] for i in range(len(clean) - 1)}
+    return frozenset(clean[i:i + 2] for i in range(len(clean) - 1))
 
 
 def similar(text_a: str, location_a: str | None, keywords_a: set[str],
@@ -49,6 +51,15 @@ def similar(text_a: str, location_a: str | None, keywords_a: set[str],
     return len(a & b) / min(len(a), len(b)) >= MIN_OVERLAP
 
 
-def problems(text: str) -> set[str]:
+@lru_cache(maxsize=512)
+def problems(text: str) -> frozenset[str]:
     """The problems a text names, by the table above."""
-    return {name for name, words in PROBLEMS.items() if any(w in text for w in words)}
+    return frozenset(name for name, words in PROBLEMS.items() if any(w in text for w in words))
+
+
+def different_problems(text_a: str, location_a: str | None, text_b: str, location_b: str | None) -> bool:
+    """Two texts that name different places, or only different problems of the table."""
+    if location_a and location_b and location_a not in location_b and location_b not in location_a:
+        return True
+    a, b = problems(text_a), problems(text_b)
+    return bool(a and b and not a & b)

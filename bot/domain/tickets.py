@@ -16,7 +16,7 @@ from bot.domain.evidence import attach_recent, evidence_of
 from bot.domain.org import OrgDirectory, Room
 from bot.domain.places import PlaceQuestions
 from bot.domain.permissions import ADMIN_ROLES, HANDLER_ROLES, NODE_STAFF
-from bot.domain.similarity import similar
+from bot.domain.similarity import different_problems, similar
 from bot.domain.timers import TicketTimers
 from bot.errors import UserError
 from bot.outbox import Outbox
@@ -117,6 +117,11 @@ class TicketService:
             group = next((g for g in problems
                           if similar(said, c.location, set(c.keywords), g[0][1], g[0][2].location,
                                      set(g[0][2].keywords))), None)
+            # Otherwise a line of a department already found that names no other problem and no other
+            # place goes with it, as before: a record of many lines is never a flood of tickets.
+            group = group or next((g for g in problems if g[0][2].department == c.department
+                                   and not different_problems(said, c.location, g[0][1], g[0][2].location)),
+                                  None)
             if group is None:
                 problems.append([line])
             else:
