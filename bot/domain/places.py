@@ -26,8 +26,9 @@ _CN_NUMBER = re.compile(r"[零一二两三四五六七八九十]+")
 # What is left of a name that was only its parent's name and a level (新坑村/新坑网格 → 网格) names nothing.
 _LEVEL_WORDS = {"网格", "小组", "村组", "社区", "村", "镇", "乡", "街道", "中心户", "楼栋", "党支部", "党小组"}
 # A thank-you or an OK after the question is no answer, and needs none.
-_COURTESY = re.compile(r"^(?:(?:好的?|好滴|嗯+|哦+|谢谢|多谢|感谢|辛苦了?|收到|知道了|ok|OK|👍|您|你)"
-                       r"[了啦呀啊哈啦!。.,～~]*)+$")
+# Each part one way only (no nested repeats): a long run of 嗯 must not make the match backtrack.
+_COURTESY = re.compile(r"^(?:(?:好的|好滴|好|嗯|哦|谢谢|多谢|感谢|辛苦|收到|知道|ok|OK|👍|您|你)[了啦呀啊哈!。.,～~]*)+$")
+COURTESY_LIMIT = 20
 # A name that says only a number and a level (第3网格, 4组) names a place only with its parents or
 # when the org has one such place.
 _GENERIC = re.compile(r"^第?\d+(?:网格|组|小组|栋|号楼)$")
@@ -36,14 +37,17 @@ _GENERIC = re.compile(r"^第?\d+(?:网格|组|小组|栋|号楼)$")
 def normalize(text: str) -> str:
     """Full-width to half-width, no spaces, Chinese numerals as digits (第三网格 → 第3网格)."""
     text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
-    return _CN_NUMBER.sub(lambda m: str(_cn_to_int(m.group(0))), text)
+    return _CN_NUMBER.sub(lambda m: _cn_digits(m.group(0)), text)
 
 
-def _cn_to_int(word: str) -> int:
+def _cn_digits(word: str) -> str:
+    """三 → 3, 十二 → 12, 二十 → 20, 一零五 → 105; a run that is no number stays as written."""
     if "十" not in word:
-        return int("".join(str(_DIGITS[c]) for c in word))
+        return "".join(str(_DIGITS[c]) for c in word)
     tens, _, ones = word.partition("十")
-    return (_DIGITS.get(tens, 1) if tens else 1) * 10 + (_DIGITS.get(ones, 0) if ones else 0)
+    if len(tens) > 1 or len(ones) > 1 or "十" in ones:
+        return word
+    return str((_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[ones] if ones else 0))
 
 
 def aliases(node: Node, parent: Node | None) -> set[str]:
@@ -176,7 +180,7 @@ class PlaceQuestions:
         if node is None:
             if new_problem:
                 return False
-            if _COURTESY.match(normalize(text)):
+            if len(text) <= COURTESY_LIMIT and _COURTESY.match(normalize(text)):
                 return True
             again = t.place_asks < MAX_ASKS
             for w in waiting:
