@@ -131,3 +131,13 @@ async def test_a_stranger_forwarding_two_problems_is_asked_once_and_one_answer_p
     assert len([o for o in sent if "住在哪个" in o.text]) == 1
     await harness.say(STRANGER, "城南社区第3网格", None)
     assert {t["node"] for t in harness.tickets()} == {"遂川县/泉江镇城市社区党工委/城南社区/第3网格"}
+
+
+async def test_a_long_odd_answer_is_answered_at_once(harness):
+    import time
+
+    await harness.say(STRANGER, LAMP, None)
+    for answer in ("嗯" * 1999 + "？", "三" * 1999):
+        started = time.process_time()
+        reply, = await harness.say(STRANGER, answer, None)
+        assert time.process_time() - started < 1.0 and "工单 T1" in reply.text
