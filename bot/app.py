@@ -161,7 +161,6 @@ class Bot:
 
     @staticmethod
     def _actor(org: OrgDirectory, msg: Incoming) -> Actor:
-        # Display names never grant anything: the org file's name for a known id, else what WeChat shows.
-        known = org.name_of(msg.sender_id)
-        name = known if known != msg.sender_id else (msg.sender_name or msg.sender_id)
-        return Actor(contact_id=msg.sender_id, name=name)
+        # Display names never grant anything, nor pass for anyone: the org file's name for a known id,
+        # else 居民「what WeChat shows」 (the one rule: OrgDirectory.relayed_name).
+        return Actor(contact_id=msg.sender_id, name=org.relayed_name(msg.sender_id, msg.sender_name))

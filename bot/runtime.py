@@ -15,6 +15,7 @@ from bot.clock import Clock, OffsetClock, SystemClock, VirtualClock
 from bot.config import Config
 from bot.domain.org import OrgDirectory
 from bot.domain.orgfile import load_org_file
+from bot.domain.removed import move_up_orphaned_tickets
 from bot.outbox import Delivery
 from bot.storage.db import make_engine, session
 from bot.storage.models import DepartmentRoom, Membership
@@ -53,8 +54,11 @@ def county_classifier(config: Config, explicit_db: bool = True):
 def import_org(engine: Engine, path: str, clock: Clock | None = None) -> dict[str, int]:
     """Validate the whole file first (raises OrgFileError), then sync it in one transaction."""
     spec = load_org_file(path)
+    clock = clock or SystemClock()
     with session(engine) as s:
-        counts = OrgDirectory(s).import_spec(spec, (clock or SystemClock()).now())
+        counts = OrgDirectory(s).import_spec(spec, clock.now())
+        # A grid gone from the file leaves no ticket behind with it (bot/domain/removed.py).
+        move_up_orphaned_tickets(s, clock)
         s.commit()
     return counts
 

@@ -68,6 +68,8 @@ async def chatter(ctx: Context) -> bool:
     if len(msg.text) > MAX_TEXT:
         return _too_long(ctx)
     found = ctx.classifier.classify(msg.text)
+    if msg.room_id is None and ctx.tickets.places.answer(ctx.actor, msg.address, msg.text, found.is_issue):
+        return True            # the answer to "where do you live?" (bot/domain/places.py)
     if not found.is_issue:
         node = ctx.room.node or ctx.org.home_node(ctx.actor.contact_id)
         if found.unsure and node is not None:

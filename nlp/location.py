@@ -9,8 +9,11 @@ _DIGIT = "[0-9一二三四五六七八九十百零两]"
 _NUM = rf"{_DIGIT}+"
 # Units that follow a place: 3栋2单元402, 4组, 12号, 1-6组.
 _UNITS = rf"(?:{_NUM}(?:-{_NUM})?(?:号楼|栋|幢|单元|号|组|楼|层|室|户)(?:{_NUM}(?!号楼|栋|幢|单元|组))?)"
-# Characters that never belong inside a place name; they end the name on the left.
-_NOT_NAME = set("的了在是我你他她们这那个有没不也都就还和跟与及到从去来说看把被给让对向往住离要想会能说叫帮请")
+# Characters that never belong inside a place name; they end the name on the left. Measure words,
+# quantities and question words make a phrase about things, not a place: 那几盏路灯 is no 几盏路,
+# 这几条街 no 几条街, 回家路上 no 回家路.
+_NOT_NAME = set("的了在是我你他她们这那个有没不也都就还和跟与及到从去来说看把被给让对向往住离要想会能说叫帮请"
+                "几盏些条根只段排辆台块片棵张哪啥么回走过经沿整")
 _LEADING = ("我们", "咱们", "你们", "他们", "我家", "隔壁", "对面", "附近", "旁边", "就在", "整个", "一个", "这边", "那边")
 _BAD_NAMES = {"马", "公", "道", "走", "上", "半", "一", "出", "小", "大", "老", "新", "本", "该", "每", "各", "全", "城", "同"}
 _REJECT = {"马路", "公路", "道路", "走路", "上路", "半路", "一路", "出路", "小路", "大路", "老路", "新路", "村组", "小组", "全村", "本村", "同村", "各村", "全镇", "本镇", "城乡", "乡镇", "村镇", "每组", "各组"}
@@ -21,7 +24,8 @@ class LocationFinder:
         self._places = sorted({p for p in places if p}, key=len, reverse=True)
         suffix_list = sorted({s for s in suffixes if s}, key=len, reverse=True)
         suffix_re = "|".join(map(re.escape, suffix_list)) or r"(?!)"
-        self._named = re.compile(rf"([\u4e00-\u9fffA-Za-z0-9]{{1,8}}?)({suffix_re})({_UNITS}*)")
+        # A suffix that begins a thing's name is no place's ending: 路灯, 街灯 (小区门口路灯坏了).
+        self._named = re.compile(rf"([\u4e00-\u9fffA-Za-z0-9]{{1,8}}?)({suffix_re})(?!灯)({_UNITS}*)")
         # Only from the start of a number: tried inside a long run of digits, every start
         # would read the rest of the run again (quadratic), and finds nothing the first does not.
         self._units_only = re.compile(rf"(?<!{_DIGIT}){_UNITS}{{1,3}}")

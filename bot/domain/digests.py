@@ -65,9 +65,12 @@ class Digests:
         """Each grid room with open tickets or messages waiting on its 待确认 list gets its list."""
         tz = self.org.settings.tz
         by_grid: dict[int, list[Ticket]] = {}
-        for t in self.s.exec(select(Ticket).where(col(Ticket.status).in_(OPEN), Ticket.grid_id.is_not(None))
-                             .order_by(Ticket.id)).all():
-            by_grid.setdefault(t.grid_id, []).append(t)
+        for t in self.s.exec(select(Ticket).where(col(Ticket.status).in_(OPEN)).order_by(Ticket.id)).all():
+            # A ticket no grid holds (1:1 from someone not in the org, a town room's) is on the list of
+            # the nearest room above its node, the county's at the top, until someone assigns it.
+            home = t.grid_id if t.grid_id is not None else self._room_of(t.node_id)
+            if home is not None:
+                by_grid.setdefault(home, []).append(t)
         unsure = pending_by_grid(self.s, self.org, now)
         posted = 0
         for grid_id in sorted(by_grid.keys() | unsure.keys()):
@@ -81,6 +84,10 @@ class Digests:
             if grid.active and self.outbox.to_room(grid, text, **self._timing(fired, now)):
                 posted += 1
         return posted
+
+    def _room_of(self, node_id: int) -> int | None:
+        room = self.org.nearest_room(self.org.node(node_id))
+        return room.id if room is not None else None
 
     def weekly(self, fired: datetime, now: datetime) -> int:
         """Each community, town and county room gets its subtree's 问题清单 and 解决清单."""

@@ -267,6 +267,20 @@ class OrgDirectory:
         m = self.s.exec(select(Membership).where(Membership.contact_id == contact_id)).first()
         return m.name if m else contact_id
 
+    def relayed_name(self, contact_id: str, shown: str = "") -> str:
+        """The one rule for the name the bot relays for a person: the org file's name for a known id;
+        anyone else is marked as a resident with the name WeChat shows (居民「指挥中心陈主任」), so a
+        display name can never pass for a member of the org. A resident's contact id is never shown."""
+        m = self.s.exec(select(Membership).where(Membership.contact_id == contact_id)).first()
+        if m is not None:
+            return m.name
+        shown = shown.replace("「", "").replace("」", "").strip()
+        return f"居民「{shown}」" if shown and shown != contact_id else "居民"
+
+    def nearest_room(self, node: Node) -> Node | None:
+        """The node itself or its nearest ancestor that has a group."""
+        return next((n for n in [node, *self.ancestors(node)] if n.address is not None), None)
+
     def home_node(self, contact_id: str) -> Node | None:
         """The deepest node where the contact holds a role (for 1:1 reports)."""
         nodes = [self.s.get(Node, m.node_id) for m in self.memberships(contact_id) if m.node_id]

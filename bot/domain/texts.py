@@ -51,6 +51,7 @@ EVENT_NAMES = {
     "extension_requested": "申请延期",
     "extension_approved": "同意延期",
     "extension_rejected": "驳回延期",
+    "moved": "转至",
 }
 
 
@@ -93,7 +94,10 @@ def dept(code: str | None) -> str:
 
 
 def mention(name: str) -> str:
-    # WeChat renders a mention as "@name" followed by a four-per-em space.
+    # WeChat renders a mention as "@name" followed by a four-per-em space. A resident is mentioned
+    # by the name WeChat shows them (居民「张阿姨」 → @张阿姨): the mark is for relaying, not addressing.
+    if name.startswith("居民「") and name.endswith("」"):
+        name = name[3:-1]
     return f"@{name}\u2005"
 
 
@@ -543,3 +547,50 @@ def board_code(code: str, contact_id: str, until: datetime, tz: ZoneInfo) -> str
 def via(channel: str) -> str:
     """How an event done outside chat is marked in the ticket's history."""
     return f"经{channel}操作"
+
+
+# ---- where a stranded ticket belongs (bot/domain/places.py) and nodes gone from the org file ----
+def _how_to_answer(community: str, grid: str) -> str:
+    examples = "、".join(e for e in (grid, community) if e)
+    return f"直接回复社区（村）和网格名即可，例如：{examples}" if examples else "直接回复社区（村）和网格名即可"
+
+
+def where_do_you_live(t: Ticket, community: str, grid: str) -> str:
+    return f"为了尽快把工单 {t.no} 派给您所在网格的网格员，请问您住在哪个乡镇、社区（村）或网格？{_how_to_answer(community, grid)}。"
+
+
+def place_not_found(t: Ticket, answer: str, community: str, grid: str) -> str:
+    return f"没有找到“{_short(answer)}”对应的社区或网格。{_how_to_answer(community, grid)}（工单 {t.no}）。"
+
+
+def place_left_to_county(t: Ticket, county: str) -> str:
+    return f"好的，工单 {t.no} 将由{county}指挥中心安排处理人，处理进展会告知您。查进度请发：#查询 {t.no}"
+
+
+def place_found(t: Ticket, node_path: str, assignee_name: str | None) -> str:
+    who = f"由{assignee_name}负责" if assignee_name else "由当地管理员安排处理人"
+    return f"好的，工单 {t.no} 已转给{_path_tail(node_path)}，{who}。查进度请发：#查询 {t.no}"
+
+
+def ticket_moved(t: Ticket, node_path: str, assignee_name: str | None) -> str:
+    who = f"，由{assignee_name}负责" if assignee_name else ""
+    return f"工单 {t.no}（{dept(t.department)}）上报人答复住在{_path_tail(node_path)}，已转至该处{who}。"
+
+
+def grid_removed(grid_name: str, numbers: list[str], parent_name: str, admin_names: list[str],
+                 unassigned: bool) -> str:
+    heads = "".join(mention(n) for n in admin_names)
+    ask = "，请指派处理人：#指派 工单号 网格名，或受理：#受理 工单号" if unassigned else "。"
+    return f"{heads}{grid_name}已从组织架构移除，其工单 {'、'.join(numbers)} 转由{parent_name}处理{ask}"
+
+
+def unassigned_overdue(t: Ticket, admin_names: list[str], tz: ZoneInfo) -> str:
+    heads = "".join(mention(n) for n in admin_names)
+    return (f"⏰【超期未受理】{heads}工单 {t.no}（{dept(t.department)}）已超过受理时限（{when(t.accept_by, tz)}），尚无处理人，"
+            f"请指派：#指派 {t.no} 网格名，或受理：#受理 {t.no}")
+
+
+def _path_tail(node_path: str) -> str:
+    """A node as people say it, from its community down (城南社区第3网格), or the town."""
+    parts = node_path.split("/")
+    return "".join(parts[2:] if len(parts) > 2 else parts[1:]) or node_path

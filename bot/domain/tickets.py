@@ -15,8 +15,9 @@ from bot.domain import learning, texts
 from bot.domain.deadlines import due_after, ticket_deadlines
 from bot.domain.evidence import attach_recent, evidence_of
 from bot.domain.org import OrgDirectory, Room
+from bot.domain.places import PlaceQuestions
 from bot.domain.permissions import ADMIN_ROLES, HANDLER_ROLES, NODE_STAFF
-from bot.domain.similarity import similar
+from bot.domain.similarity import different_problems, similar
 from bot.domain.timers import TicketTimers
 from bot.domain.told import Told
 from bot.errors import UserError
@@ -66,6 +67,7 @@ class TicketService:
         self.org = org
         self.outbox = outbox
         self.timers = TicketTimers(session, clock, org, outbox)
+        self.places = PlaceQuestions(self)
 
     # ---- opening --------------------------------------------------------------------------
     def open(self, report: Report, reporter: Actor, room: Room, source: Address, *,
@@ -75,7 +77,10 @@ class TicketService:
         ignored, reported with #上报 or confirmed from the 待确认 list)."""
         settings = self.org.settings
         now = self.clock.now()
-        node = room.node or self.org.home_node(reporter.contact_id) or self.org.root()
+        home = room.node or self.org.home_node(reporter.contact_id)
+        # Someone not in the org telling the bot 1:1: the county's until they say where they live.
+        stranded = home is None and source.room_id is None and source.room_topic is None
+        node = home or self.org.root()
         grid = self.org.grid_of(node)
         existing = self.find_duplicate(report, grid)
         if existing is not None:
@@ -100,24 +105,41 @@ class TicketService:
             self._teach(ticket, teaches, reporter)
         self.timers.start(ticket)
         self._announce_new(ticket, node, grid, assignee[1] if assignee else None)
+        if stranded:
+            self.places.ask(ticket)
         return ticket
 
     def open_forwarded(self, found: list[tuple[str, str, object]], reporter: Actor, room: Room,
                        source: Address) -> list[Ticket]:
         """A forwarded chat record's problems, as (speaker's name, text, classification) in record
-        order: one ticket per department found, its reporter the forwarder, its text the speakers'
-        lines under their names, urgent when any of its lines is."""
-        by_department: dict[str | None, list[tuple[str, str, object]]] = {}
+        order: one ticket per problem (lines about the same thing at the same place, whatever the
+        department each line alone reads as), its reporter the forwarder, its text the speakers' lines
+        under their names, urgent when any of its lines is, its department that of its urgent line or
+        else of the line the classifier is surest of."""
+        problems: list[list[tuple[str, str, object]]] = []
         for line in found:
-            by_department.setdefault(line[2].department, []).append(line)
+            _, said, c = line
+            group = next((g for g in problems
+                          if similar(said, c.location, set(c.keywords), g[0][1], g[0][2].location,
+                                     set(g[0][2].keywords))), None)
+            # Otherwise a line of a department already found that names no other problem and no other
+            # place goes with it, as before: a record of many lines is never a flood of tickets.
+            group = group or next((g for g in problems if g[0][2].department == c.department
+                                   and not different_problems(said, c.location, g[0][1], g[0][2].location)),
+                                  None)
+            if group is None:
+                problems.append([line])
+            else:
+                group.append(line)
         opened = []
-        for department, lines in by_department.items():
+        for lines in problems:
             text = "\n".join(f"{name or '群友'}：{said}" for name, said, _ in lines)
-            urgent = any(c.urgency == "urgent" for _, _, c in lines)
-            opened.append(self.open(Report(text=f"{texts.FORWARDED_RECORD}{text}", department=department,
+            urgent = [c for _, _, c in lines if c.urgency == "urgent"]
+            lead = max(urgent or [c for _, _, c in lines], key=lambda c: c.confidence)
+            opened.append(self.open(Report(text=f"{texts.FORWARDED_RECORD}{text}", department=lead.department,
                                            urgency="urgent" if urgent else "normal",
-                                           keywords=tuple(k for _, _, c in lines for k in c.keywords),
-                                           location=lines[0][2].location),
+                                           keywords=tuple(dict.fromkeys(k for _, _, c in lines for k in c.keywords)),
+                                           location=next((c.location for _, _, c in lines if c.location), None)),
                                     reporter, room, source))
         return opened
 
@@ -165,27 +187,32 @@ class TicketService:
         # sends the resident what to dial before it tells anyone else.
         self._reply_to_source(t, texts.acknowledged(t, assignee_name, tz), urgent=t.urgency == "urgent")
         relayed = texts.relayed(t)
-        if grid is not None:
-            if grid.address != t.source:
-                mentions = (t.assignee_id,) if t.assignee_id else ()
-                self.outbox.to_room(grid, texts.grid_alert(t, node.path, relayed, assignee_name, tz), mentions,
-                                    urgent=t.urgency == "urgent")
-        else:
-            # No grid above the node (a report in a town room, or 1:1 from someone not in the org):
-            # the nearest room up the tree hears of it, its admins mentioned, so someone assigns it.
-            home = next((n for n in [node, *self.org.ancestors(node)] if n.address is not None), None)
-            county_covers_it = t.urgency == "urgent" and home is not None and home.parent_id is None
-            if home is not None and home.address != t.source and not county_covers_it:
-                admins = self.org.members_at(home, "admin")
-                self.outbox.to_room(home, texts.grid_alert(t, node.path, relayed, None, tz,
-                                                           [m.name for m in admins]),
-                                    tuple(m.contact_id for m in admins), urgent=t.urgency == "urgent")
+        self._alert_grid(t, node, grid, assignee_name)
         self._dispatch_to_department(t, node, relayed, assignee_name)
         if t.urgency == "urgent":
             county = self.org.root()
             if county.address != t.source:
                 self.outbox.to_room(county, texts.urgent_alert(t, node.path, relayed, assignee_name, tz),
                                     urgent=True)
+
+    def _alert_grid(self, t: Ticket, node: Node, grid: Node | None, assignee_name: str | None) -> None:
+        """The grid room hears of a ticket new to it, the assignee mentioned; with no grid above the
+        node (a report in a town room, or 1:1 from someone not in the org) the nearest room up the
+        tree, its admins mentioned, so someone assigns it."""
+        tz = self.org.settings.tz
+        relayed = texts.relayed(t)
+        if grid is not None:
+            if grid.address != t.source:
+                mentions = (t.assignee_id,) if t.assignee_id else ()
+                self.outbox.to_room(grid, texts.grid_alert(t, node.path, relayed, assignee_name, tz), mentions,
+                                    urgent=t.urgency == "urgent")
+            return
+        home = self.org.nearest_room(node)
+        county_covers_it = t.urgency == "urgent" and home is not None and home.parent_id is None
+        if home is not None and home.address != t.source and not county_covers_it:
+            admins = self.org.members_at(home, "admin")
+            self.outbox.to_room(home, texts.grid_alert(t, node.path, relayed, None, tz, [m.name for m in admins]),
+                                tuple(m.contact_id for m in admins), urgent=t.urgency == "urgent")
 
     def _dispatch_to_department(self, t: Ticket, node: Node, relayed: str, assignee_name: str | None) -> None:
         if t.department is None:
@@ -391,6 +418,7 @@ class TicketService:
         if person[0] == t.assignee_id and (new_grid.id if new_grid else None) == t.grid_id:
             raise UserError(texts.ASSIGN_SAME.format(no=no, name=person[1]))
         old_room = self._handling_room(t)
+        t.place_asked_at = None          # handed on: the reporter is no longer asked where they live
         t.grid_id = new_grid.id if new_grid else None
         if not self.org.contains(place, node):
             # The ticket now belongs where it was sent (a 1:1 report filed at the county, a town-room
@@ -568,6 +596,12 @@ class TicketService:
         if grid is None or not self.outbox.to_room(grid, text, mentions, urgent=t.urgency == "urgent"):
             if t.assignee_id:
                 self.outbox.post(Outgoing(text=text, to=t.assignee_id))
+            elif grid is None and (home := self.org.nearest_room(node)) is not None:
+                # Nobody has it yet: the admins who must assign it are nudged.
+                admins = self.org.members_at(home, "admin")
+                heads = "".join(texts.mention(m.name) for m in admins)
+                self.outbox.to_room(home, texts.nudge(t, None, actor.name).replace("】", "】" + heads, 1),
+                                    tuple(m.contact_id for m in admins), urgent=t.urgency == "urgent")
         return t
 
     # ---- who is told ----------------------------------------------------------------------

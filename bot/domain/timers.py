@@ -94,8 +94,9 @@ class TicketTimers:
 
     def _accept_overdue(self, t: Ticket, due: datetime) -> None:
         t.accept_reminded_at = self.clock.now()
-        self._remind_assignee(t, texts.accept_overdue(t, self._assignee_name(t), self.org.settings.tz), due)
-        self._escalate_once(t, due, "超期未受理")
+        reminded = self._remind_assignee(t, texts.accept_overdue(t, self._assignee_name(t), self.org.settings.tz),
+                                         due, to_assign=True)
+        self._escalate_once(t, due, "超期未受理", told=reminded)
 
     def _pre_resolve(self, t: Ticket, due: datetime) -> None:
         t.pre_reminded_at = self.clock.now()
@@ -113,13 +114,18 @@ class TicketTimers:
             day = settings.calendar.add_workdays(local.date(), 1)
             t.next_escalation_at = datetime.combine(day, local.time(), settings.tz)
 
-    def _escalate_once(self, t: Ticket, due: datetime, reason: str) -> bool:
-        """Raise the ticket one level and tell that level's room; False once the county is reached."""
+    def _escalate_once(self, t: Ticket, due: datetime, reason: str, told: Node | None = None) -> bool:
+        """Raise the ticket one level and tell that level's room; False once the county is reached.
+        `told`: the room just reminded, with its admins mentioned (a ticket no grid holds): not told
+        the same thing twice in one moment."""
         chain = self._chain(t)
         if t.escalation_level >= len(chain):
             return False
         t.escalation_level += 1
         target = chain[t.escalation_level - 1]
+        if told is not None and told.id == target.id:
+            self.s.add(t)
+            return t.escalation_level < len(chain)
         admins = self.org.members_at(target, "admin")
         overdue = self.clock.now() - (t.accept_by if reason == "超期未受理" else t.resolve_by)
         text = texts.escalation(t, reason, overdue, self._assignee_name(t), self.org.node(t.node_id).path,
@@ -129,18 +135,31 @@ class TicketTimers:
         return t.escalation_level < len(chain)
 
     def _chain(self, t: Ticket) -> list[Node]:
-        """Rooms escalation climbs through: the grid's ancestors, nearest first (community, town, county)."""
+        """Rooms escalation climbs through: the grid's ancestors, nearest first (community, town, county).
+        A ticket at the county itself (a 1:1 report from someone not in the org) escalates at the
+        county: the top of the chain."""
         base = self.org.node(t.grid_id) if t.grid_id else self.org.node(t.node_id)
-        return self.org.ancestors(base)
+        return self.org.ancestors(base) or [base]
 
-    def _remind_assignee(self, t: Ticket, text: str, due: datetime) -> None:
+    def _remind_assignee(self, t: Ticket, text: str, due: datetime, to_assign: bool = False) -> Node | None:
+        """Remind the assignee in the grid room (or 1:1). A ticket nobody is assigned and no grid holds
+        is its node's to assign: the nearest room at or above it is reminded, its admins mentioned
+        (`to_assign`: the accept deadline passed, so they are asked to assign it). Returns that room
+        when it was the one reminded."""
         grid = self.org.node(t.grid_id) if t.grid_id else None
         mentions = (t.assignee_id,) if t.assignee_id else ()
-        if grid is not None and (grid.room_topic or grid.room_id):
+        if grid is not None and grid.address is not None:
             self._post(grid, text, mentions, t, due, kind="reminder")
         elif t.assignee_id:
             self.outbox.post(Outgoing(text=text, to=t.assignee_id), kind="reminder",
                              **self._timing(t, due))
+        elif grid is None and (room := self.org.nearest_room(self.org.node(t.node_id))) is not None:
+            admins = self.org.members_at(room, "admin")
+            if to_assign:
+                text = texts.unassigned_overdue(t, [m.name for m in admins], self.org.settings.tz)
+            self._post(room, text, tuple(m.contact_id for m in admins), t, due, kind="reminder")
+            return room
+        return None
 
     def _post(self, room: Node, text: str, mentions: tuple[str, ...], t: Ticket, due: datetime,
               kind: str) -> None:

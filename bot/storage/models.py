@@ -35,8 +35,9 @@ class Node(SQLModel, table=True):
 
     @property
     def address(self) -> Address | None:
-        """The node's group, or None when it has none."""
-        return Address.room(self.room_id, self.room_topic)
+        """The node's group, or None when it has none. A node gone from the org file has none: nothing
+        the bot says about its tickets goes to a group that is no longer part of the tree."""
+        return Address.room(self.room_id, self.room_topic) if self.active else None
 
 
 class DepartmentRoom(SQLModel, table=True):
@@ -121,6 +122,9 @@ class Ticket(SQLModel, table=True):
     extension_reason: str | None = None
     extension_requested_by: str | None = None
     extension_requested_at: datetime | None = None
+    # A 1:1 report from someone not in the org: the bot asked where they live (bot/domain/places.py).
+    place_asked_at: datetime | None = None       # when the open question was asked; None: none open
+    place_asks: int = 0                          # how many times it was asked (at most twice)
 
     @property
     def source(self) -> Address:

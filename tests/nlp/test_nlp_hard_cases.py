@@ -97,3 +97,21 @@ def test_a_mention_without_a_space_does_not_swallow_the_report(classifier):
     for text in ("@小王路灯坏了好几天了", "回复@网格员小王：水龙头出来的水还是黄的"):
         assert classifier.classify(text).is_issue, text
     assert classifier.classify("@网格员小王：路灯坏了好几天了").department == "urban_mgmt"
+
+
+def test_things_counted_or_passed_by_are_no_places(classifier):
+    """那几盏路灯 is no place named 几盏路: a place is a real place phrase, so two reports of the
+    same lamps can join one ticket."""
+    for text in ("小区门口那几盏路灯晚上不亮", "那几盏路灯又坏了", "这几条街的垃圾好几天没人收了",
+                 "回家路上的井盖没了，晚上容易摔", "小区门口路灯坏了好几天了", "前面那段路塌了一个大坑",
+                 "好几根路灯杆歪了，快倒了", "那几盏街灯也不亮"):
+        result = classifier.classify(text)
+        assert result.is_issue and result.location is None, (text, result.location)
+
+
+def test_real_place_phrases_are_found(classifier):
+    cases = {"我们5栋也停电了": "5栋", "城南社区广场的健身器材坏了": "城南社区",
+             "幸福小区3单元门口的下水道堵了，污水往外冒": "幸福小区3单元", "人民路口的红绿灯坏了": "人民路",
+             "解放街的下水道堵了，污水往外冒": "解放街"}
+    for text, place in cases.items():
+        assert classifier.classify(text).location == place, text
