@@ -1,7 +1,8 @@
 """#通知 down the tree, #回执, and 收到 in a target room recorded as a receipt."""
 from bot.dispatch import Context, Router, split_args
 from bot.domain import texts
-from bot.domain.notices import is_acknowledgement, parse_notice
+from bot.domain.notices import parse_notice
+from nlp.courtesy import is_acknowledgement
 from bot.errors import UserError
 from nlp.timeexpr import parse_time
 

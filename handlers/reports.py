@@ -4,7 +4,7 @@ import logging
 
 from bot.dispatch import MAX_TEXT, Context, Router, parse_number
 from bot.domain import learning, texts
-from bot.domain.greetings import is_closing
+from nlp.courtesy import is_closing
 from bot.domain.tickets import Report
 from bot.errors import UserError
 
@@ -69,6 +69,7 @@ async def chatter(ctx: Context) -> bool:
         return _too_long(ctx)
     found = ctx.classifier.classify(msg.text)
     if msg.room_id is None and ctx.tickets.places.answer(ctx.actor, msg.address, msg.text, found.is_issue):
+        ctx.greetings.answered(ctx.actor.contact_id)     # just talked: no hello on top of it for a while
         return True            # the answer to "where do you live?" (bot/domain/places.py)
     if not found.is_issue:
         node = ctx.room.node or ctx.org.home_node(ctx.actor.contact_id)

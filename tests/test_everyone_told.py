@@ -76,8 +76,8 @@ async def test_a_reporters_cancellation_tells_the_grid_room_and_the_assignee(fol
     sent = await followed.say(RESIDENT, "#撤销 T1", HOUSEHOLD, name="张阿姨")
     assert places(sent) == Counter({HOUSEHOLD: 1, HOUSEHOLD2: 1, GRID: 1})
     grid, = to_room(sent, GRID)
-    assert grid.mentions == (LIUFANG,) and grid.text == "@网格员刘芳\u2005工单 T1 已由张阿姨撤销。"
-    assert to_room(sent, HOUSEHOLD)[0].text == "工单 T1 已由张阿姨撤销。"
+    assert grid.mentions == (LIUFANG,) and grid.text == "@网格员刘芳\u2005工单 T1 已由居民「张阿姨」撤销。"
+    assert to_room(sent, HOUSEHOLD)[0].text == "工单 T1 已由居民「张阿姨」撤销。"
 
 
 async def test_an_admin_cancelling_in_the_county_room_tells_the_reporter_there(followed):
@@ -92,7 +92,7 @@ async def test_a_reporter_in_the_grid_room_hears_each_change_once(harness):
     assert places(sent) == Counter({GRID: 1, POWER: 1})
     sent = await harness.say(RESIDENT, "#撤销 T1", GRID, name="张阿姨")
     only, = sent                       # the reporter's room, the grid room and the reply: one message
-    assert only.room_topic == GRID and only.mentions == (LIUFANG,) and "已由张阿姨撤销" in only.text
+    assert only.room_topic == GRID and only.mentions == (LIUFANG,) and "已由居民「张阿姨」撤销" in only.text
 
 
 async def test_resolving_in_the_reporters_room_is_one_message_there(harness):

@@ -173,7 +173,7 @@ async def test_quote_of_the_notice_counts_as_receipt(harness):
     ("收到了吗？", False), ("没收到通知", False), ("收到的快递是坏的", False),
 ])
 def test_acknowledgement_words(text, ack):
-    from bot.domain.notices import is_acknowledgement
+    from nlp.courtesy import is_acknowledgement
     assert is_acknowledgement(text) is ack
 
 

@@ -20,7 +20,7 @@ async def test_a_grid_worker_opens_a_vote_and_each_resident_has_one_vote(harness
     assert "#投票 Y1 同意" in opened.text
 
     first, = await harness.say("wxid_res_a", "#投票 Y1 同意", BUILDING, name="张阿姨")
-    assert first.text == "已记录张阿姨对议事 Y1 的投票：同意（已有 1 人投票）。"
+    assert first.text == "已记录居民「张阿姨」对议事 Y1 的投票：同意（已有 1 人投票）。"
     await harness.say("wxid_res_b", "#投票 y1 不同意", BUILDING, name="李师傅")
     changed, = await harness.say("wxid_res_a", "#投票 Y1 弃权", BUILDING, name="张阿姨")
     assert "由“同意”改为“弃权”" in changed.text and "已有 2 人投票" in changed.text

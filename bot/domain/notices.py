@@ -3,7 +3,6 @@ who answer for a room, the reminder before the receipt deadline, the missing lis
 a county notice's by town), and the #回执 view."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,20 +36,6 @@ MAX_NOTICE_TEXT = 1500
 # handing it to the transport (never sent again, quite possibly delivered) or one being sent right now.
 # A 收到 there is real, so it counts.
 REACHED = ("sent", "sending")
-
-_ACK = re.compile(r"^(?:好的?|嗯|ok)?(?:已|己)?(?:收到|收悉|已阅)(?:了|啦|啊|谢谢|好的|收到|明白|马上落实|会落实)*$",
-                  re.IGNORECASE)
-_NOISE = re.compile(r"[\s\W_]+|[\U0001F000-\U0001FAFF\u2600-\u27BF]", re.UNICODE)
-_QUOTED_NOTICE = re.compile(r"【通知\s*(N\d+)】")
-
-
-def is_acknowledgement(text: str) -> bool:
-    """收到 / 已收到 / 收到了 / 好的收到 … (with punctuation and emoji), or a quote of a notice."""
-    if _QUOTED_NOTICE.search(text) and "收到" in text:
-        return True
-    body = re.sub(r"^(?:@[^\s\u2005]+[\s\u2005]+)+", "", text.strip())
-    return bool(_ACK.match(_NOISE.sub("", body))) if len(body) <= 30 else False
-
 
 def reminder_time(start: datetime, receipt_by: datetime, tz) -> datetime | None:
     """When rooms still missing are reminded: REMINDER_LEAD before the deadline, half-way for a short

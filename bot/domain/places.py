@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.domain import texts
+from nlp.courtesy import is_closing
 from bot.storage.models import Node, Ticket
 from bot.transport import Address, Outgoing
 from sqlmodel import col, select
@@ -25,10 +26,6 @@ _DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
 _CN_NUMBER = re.compile(r"[零一二两三四五六七八九十]+")
 # What is left of a name that was only its parent's name and a level (新坑村/新坑网格 → 网格) names nothing.
 _LEVEL_WORDS = {"网格", "小组", "村组", "社区", "村", "镇", "乡", "街道", "中心户", "楼栋", "党支部", "党小组"}
-# A thank-you or an OK after the question is no answer, and needs none.
-# Each part one way only (no nested repeats): a long run of 嗯 must not make the match backtrack.
-_COURTESY = re.compile(r"^(?:(?:好的|好滴|好|嗯|哦|谢谢|多谢|感谢|辛苦|收到|知道|ok|OK|👍|您|你)[了啦呀啊哈!。.,～~]*)+$")
-COURTESY_LIMIT = 20
 # A name that says only a number and a level (第3网格, 4组) names a place only with its parents or
 # when the org has one such place.
 _GENERIC = re.compile(r"^第?\d+(?:网格|组|小组|栋|号楼)$")
@@ -180,7 +177,7 @@ class PlaceQuestions:
         if node is None:
             if new_problem:
                 return False
-            if len(text) <= COURTESY_LIMIT and _COURTESY.match(normalize(text)):
+            if is_closing(text):          # a thank-you or an OK after the question is no answer, and needs none
                 return True
             again = t.place_asks < MAX_ASKS
             for w in waiting:
