@@ -18,7 +18,7 @@ from sqlmodel import Session, col, func, select
 from bot.clock import Clock, SteppableClock
 from bot.domain.notices import NoticeService
 from bot.domain.org import OrgDirectory
-from bot.domain.timers import ACTIVE, TicketTimers
+from bot.domain.timers import TIMED, TicketTimers
 from bot.errors import describe, report_crash
 from bot.outbox import Delivery, Outbox, next_pending_at
 from bot.storage.db import session
@@ -92,7 +92,7 @@ class DueWork:
                 tickets, notices = tuple(self._passed_over["ticket"]), tuple(self._passed_over["notice"])
                 candidates += [
                     s.exec(select(func.min(Ticket.next_action_at)).where(
-                        col(Ticket.status).in_(ACTIVE), col(Ticket.id).not_in(tickets))).first(),
+                        col(Ticket.status).in_(TIMED), col(Ticket.id).not_in(tickets))).first(),
                     s.exec(select(func.min(Notice.next_action_at)).where(col(Notice.id).not_in(notices))).first(),
                 ]
                 candidates += self._schedule_times(s)

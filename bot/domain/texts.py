@@ -16,6 +16,8 @@ STATUS_NAMES = {
     "cancelled": "已撤销",
     "declined": "不予受理",
 }
+OVERDUE_NAMES = {"overdue_accept": "超期未受理", "overdue_resolve": "超期未办结"}   # bot/domain/deadlines.py
+UNRATED = "未评价"
 URGENCY_NAMES = {"urgent": "紧急", "normal": "一般"}
 RATINGS = ("满意", "基本满意", "不满意")
 _RATING_WORDS = (  # what people type, most specific first → the rating it means
@@ -43,6 +45,7 @@ EVENT_NAMES = {
     "closed": "归档",
     "cancelled": "撤销",
     "declined": "不予受理",
+    "rate_reminded": "回访提醒评价",
 }
 
 
@@ -139,6 +142,17 @@ def rate_request(t: Ticket, reporter_name: str) -> str:
             f"请评价：#评价 {t.no} 满意 / 基本满意 / 不满意")
 
 
+def rate_reminder(t: Ticket, close_at: datetime, tz: ZoneInfo) -> str:
+    return (f"【回访】{mention(t.reporter_name)}您反映的问题（工单 {t.no}）已于{when(t.resolved_at, tz)}办结，"
+            f"还没有收到您的评价。请评价：#评价 {t.no} 满意 / 基本满意 / 不满意\n"
+            f"{when(close_at, tz)}前未评价的，工单将按“{UNRATED}”归档。")
+
+
+def overdue(kinds: tuple[str, ...]) -> str:
+    """`超期未受理、超期未办结`, or "" when not overdue."""
+    return "、".join(OVERDUE_NAMES[k] for k in kinds)
+
+
 def rated(t: Ticket, rating: str) -> str:
     if rating == "不满意":
         return f"收到您对工单 {t.no} 的评价：不满意。工单已重新交办，我们会继续跟进。"
@@ -201,6 +215,15 @@ def ticket_list(tickets: list[Ticket], tz: ZoneInfo) -> str:
         lines.append(f"· {t.no}｜{STATUS_NAMES[t.status]}｜{dept(t.department)}｜"
                      f"{when(t.resolve_by, tz)}前办结｜{_short(t.text)}")
     return "\n".join(lines)
+
+
+UNKNOWN_PLACE = "地点不明"
+SUMMARY_LIMIT = 20     # characters of a ticket's text on one line of a list
+
+
+def summary(text: str) -> str:
+    """A list line's glimpse of the ticket's text, on one line."""
+    return _short(" ".join(text.removeprefix(FORWARDED_RECORD).split()), SUMMARY_LIMIT)
 
 
 def _short(text: str, limit: int = 20) -> str:
@@ -269,12 +292,31 @@ def resolve_soon(t: Ticket, assignee_name: str | None, tz: ZoneInfo) -> str:
             f"请按时办结：#办结 {t.no} 处理说明")
 
 
-def escalation(t: Ticket, reason: str, overdue: timedelta, assignee_name: str | None, node_path: str,
-               admin_names: list[str]) -> str:
-    heads = "".join(mention(n) for n in admin_names)
+def escalation(t: Ticket, reason: str, overdue: timedelta, assignee_name: str | None, node_path: str) -> str:
+    """One ticket's escalation; `escalation_tail` (the admins to act) follows it, or a list of them."""
     return (f"【逐级转报｜{reason}】工单 {t.no}（{dept(t.department)}｜{URGENCY_NAMES[t.urgency]}）"
             f"{'已超期' + duration(overdue) if overdue >= timedelta(minutes=1) else '已到期'}，处理人：{assignee_name or '未指派'}。\n"
-            f"地点：{_place(t, node_path)}\n内容：{relayed(t)}\n{heads}请督办。")
+            f"地点：{_place(t, node_path)}\n内容：{relayed(t)}")
+
+
+def escalation_tail(admin_names: list[str]) -> str:
+    return "".join(mention(n) for n in admin_names) + "请督办。"
+
+
+def gathered_escalations(items: list[str], tail: str) -> str:
+    """Escalations due together for one room: one message, however many."""
+    if len(items) == 1:
+        return f"{items[0]}\n{tail}"
+    lines = [f"【逐级转报｜共{len(items)}件】以下工单超期，逐件列出："]
+    lines += [f"{i}. {item}" for i, item in enumerate(items, 1)]
+    return "\n".join([*lines, tail])
+
+
+def gathered_reminders(items: list[str], tail: str = "") -> str:
+    if len(items) == 1:
+        return items[0]
+    lines = [f"⏰工单提醒｜共{len(items)}件："] + [f"{i}. {item.removeprefix('⏰')}" for i, item in enumerate(items, 1)]
+    return "\n".join(lines)
 
 
 def nudge(t: Ticket, assignee_name: str | None, by_name: str) -> str:

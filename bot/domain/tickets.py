@@ -267,8 +267,9 @@ class TicketService:
         t.status = "resolved"
         t.resolved_at = now
         t.resolution = note
+        t.resolved_by_id = actor.contact_id
         self._event(t, actor, "resolved", note)
-        self.timers.plan(t)
+        self.timers.start_revisit(t)
         self._reply_to_source(t, texts.rate_request(t, t.reporter_name), mention_reporter=True)
         return t
 
