@@ -81,6 +81,8 @@ async def test_a_restarted_bot_sends_the_reminder_to_rate_once(new_db, classifie
     first.engine.dispose()
     second = Harness(url, classifier, at(2026, 11, 26, 10, 0))
     assert revisits(await second.tick(at(2026, 11, 27, 10, 0))) == []
+    reply, = await second.say(RESIDENT, "#查询 T1", HOUSEHOLD, msg_id="second-1")
+    assert reply.text.count("回访提醒评价") == 1
     await second.tick(at(2026, 11, 28, 10, 0))
     assert second.ticket("T1")["status"] == "closed"
 
@@ -106,3 +108,28 @@ async def test_statistics_count_unrated_apart_from_ratings_and_the_export_says_u
     done = lists.text.split("【解决清单】")[1]
     assert "T1｜" in done and "评价：未评价" in done and "评价：满意" in done
     assert to_room(await h.tick(at(2026, 11, 27, 10, 0)), HOUSEHOLD) == []
+
+
+async def test_after_the_upgrade_old_resolved_tickets_credit_their_resolver_and_get_their_revisit(new_db, classifier):
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from bot.storage.db import alembic_config
+
+    url = new_db()
+    before = Harness(url, classifier, at(2026, 11, 25, 9, 0))
+    await before.say(RESIDENT, BURST_PIPE, HOUSEHOLD, after=timedelta(0))
+    await before.say("wxid_water_li", "#办结 T1 已关阀换管", "县自来水公司工单群")
+    before.engine.dispose()
+    # Back to the schema before 0004, as the previous version left it: no resolver, nothing planned.
+    engine = create_engine(url)          # foreign keys unchecked while SQLite rebuilds the table
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0003")
+        conn.execute(text("UPDATE ticket SET next_action_at = NULL"))
+    engine.dispose()
+
+    after = Harness(url, classifier, at(2026, 11, 25, 9, 5))              # upgrades on start
+    ranking, = await after.say("wxid_chen_zr", "#排行", "遂川县红网格指挥中心", msg_id="after-1")
+    assert "1. 供水-李工：1件" in ranking.text
+    reminder, = revisits(await after.tick(at(2026, 11, 26, 9, 5)))
+    assert reminder.room_topic == HOUSEHOLD and "工单 T1" in reminder.text
