@@ -133,3 +133,18 @@ async def test_after_the_upgrade_old_resolved_tickets_credit_their_resolver_and_
     assert "1. 供水-李工：1件" in ranking.text
     reminder, = revisits(await after.tick(at(2026, 11, 26, 9, 5)))
     assert reminder.room_topic == HOUSEHOLD and "工单 T1" in reminder.text
+
+
+async def test_reminders_to_rate_held_by_the_same_night_reach_the_room_as_one_message(new_db, classifier):
+    h = Harness(new_db(), classifier, at(2026, 11, 25, 21, 0))
+    await h.say(RESIDENT, STREET_LAMP, HOUSEHOLD, name="张阿姨", after=timedelta(0))
+    await h.say("wxid_res_b", BURST_PIPE, HOUSEHOLD, name="李大爷")
+    await h.say("wxid_liufang", "#办结 T1 已换灯泡", GRID, after=timedelta(minutes=70))      # 22:11
+    await h.say("wxid_liufang", "#办结 T2 已关阀", GRID, after=timedelta(minutes=30))        # 22:41
+    sent = await h.tick(at(2026, 11, 27, 7, 30))
+    reminder, = revisits(sent)
+    lines = reminder.text.splitlines()
+    assert lines[0] == "【回访】共2件工单已办结、尚未评价："
+    assert lines[1].startswith("1. @张阿姨") and "工单 T1" in lines[1]
+    assert any(line.startswith("2. @李大爷") and "工单 T2" in line for line in lines)
+    assert set(reminder.mentions) == {RESIDENT, "wxid_res_b"}

@@ -148,6 +148,14 @@ def rate_reminder(t: Ticket, close_at: datetime, tz: ZoneInfo) -> str:
             f"{when(close_at, tz)}前未评价的，工单将按“{UNRATED}”归档。")
 
 
+def gathered_revisits(items: list[str], tail: str = "") -> str:
+    """回访 reminders due together for one room: one message, each reporter mentioned on their line."""
+    if len(items) == 1:
+        return items[0]
+    return "\n".join([f"【回访】共{len(items)}件工单已办结、尚未评价："]
+                     + [f"{i}. {item.removeprefix('【回访】')}" for i, item in enumerate(items, 1)])
+
+
 def overdue(kinds: tuple[str, ...]) -> str:
     """`超期未受理、超期未办结`, or "" when not overdue."""
     return "、".join(OVERDUE_NAMES[k] for k in kinds)

@@ -130,9 +130,9 @@ class TicketTimers:
         if self.clock.now() >= close_at:
             return
         held = quiet_until(max(due, self.clock.now()), self.org.settings.tz)
-        self.outbox.post(Outgoing.at(t.source, texts.rate_reminder(t, close_at, self.org.settings.tz),
-                                     (t.reporter_id,)),
-                         kind="reminder", not_before=held or due, late_after=due, priority=NORMAL)
+        item = texts.rate_reminder(t, close_at, self.org.settings.tz)
+        self.outbox.gather(Outgoing.at(t.source, item, (t.reporter_id,)), item, "", texts.gathered_revisits,
+                           kind="revisit", not_before=held or due, late_after=due, priority=NORMAL)
         self.s.add(TicketEvent(ticket_id=t.id, at=self.clock.now(), kind="rate_reminded"))
 
     def _close_unrated(self, t: Ticket, due: datetime) -> None:
