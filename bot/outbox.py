@@ -34,6 +34,7 @@ LATE_AFTER = timedelta(hours=1)
 # replies, alerts, dispatches, escalations, digests and reminders can quote what a resident wrote (a
 # ticket's text, a #办结 note, a 不满意 comment), and a #提醒 shares the kind of the ticket reminders.
 UNMASKED_KINDS = frozenset({"notice"})
+GATHER_LIMIT = 20       # items in one gathered list message; more start another (a phone screen, WeChat's length)
 
 
 def quiet_until(at: datetime, tz: ZoneInfo) -> datetime | None:
@@ -93,7 +94,7 @@ class Outbox:
             .order_by(col(OutboxMessage.id).desc()).limit(20).with_for_update(skip_locked=True)).all()
         for row in waiting:
             held = json.loads(row.gathered)
-            if max(row.not_before, now) != goes_out or held["tail"] != tail:
+            if max(row.not_before, now) != goes_out or held["tail"] != tail or len(held["items"]) >= GATHER_LIMIT:
                 continue
             items = [*held["items"], item]
             changed = self.s.execute(

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import create_engine, text
 
-from tests.harness import Harness, at, to_room
+from tests.harness import at, to_room
 
 HOUSEHOLD = "5栋王建国中心户邻里群"
 GRID = "城南社区第3网格群"
