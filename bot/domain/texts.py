@@ -188,16 +188,18 @@ def cancelled(t: Ticket, by_name: str) -> str:
 
 
 def ticket_detail(t: Ticket, node_path: str, assignee_name: str | None, events: list[TicketEvent],
-                  tz: ZoneInfo, evidence: list[Evidence] = ()) -> str:
+                  tz: ZoneInfo, evidence: list[Evidence] = (), overdue_kinds: tuple[str, ...] = ()) -> str:
+    """`overdue_kinds`: bot/domain/deadlines.overdue_kinds(t, now), as the lists and figures say."""
+    late = overdue(overdue_kinds)
     lines = [
         f"工单 {t.no}｜{STATUS_NAMES[t.status]}｜{dept(t.department)}｜{URGENCY_NAMES[t.urgency]}",
         f"地点：{_place(t, node_path)}",
         f"内容：{_short(t.text, DETAIL_LIMIT)}",
         f"处理人：{assignee_name or '待指派'}",
-        f"受理时限：{when(t.accept_by, tz)}；办结时限：{when(t.resolve_by, tz)}",
+        f"受理时限：{when(t.accept_by, tz)}；办结时限：{when(t.resolve_by, tz)}" + (f"｜⚠{late}" if late else ""),
     ]
-    if t.rating:
-        lines.append(f"评价：{t.rating}")
+    if t.rating or t.status == "closed":
+        lines.append(f"评价：{t.rating or UNRATED}")
     if evidence:
         lines.append(f"附件（{len(evidence)}）：")
         for e in evidence:
