@@ -4,8 +4,10 @@ Every text is masked here (phone and ID numbers, bot/privacy.py) on its way in."
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,6 +34,7 @@ LATE_AFTER = timedelta(hours=1)
 # replies, alerts, dispatches, escalations, digests and reminders can quote what a resident wrote (a
 # ticket's text, a #办结 note, a 不满意 comment), and a #提醒 shares the kind of the ticket reminders.
 UNMASKED_KINDS = frozenset({"notice"})
+GATHER_LIMIT = 20       # items in one gathered list message; more start another (a phone screen, WeChat's length)
 
 
 def quiet_until(at: datetime, tz: ZoneInfo) -> datetime | None:
@@ -70,6 +73,46 @@ class Outbox:
         if room.address is None:
             return None
         return self.post(Outgoing.at(room.address, text, mentions, urgent=urgent), account=room.account, **options)
+
+    def gather(self, out: Outgoing, item: str, tail: str, compose: Callable[[list[str], str], str], *,
+               kind: str, not_before: datetime, priority: int, late_after: datetime | None = None,
+               account: str | None = None) -> OutboxMessage:
+        """Post `item` (with `tail` after it), or add it to a message of the same kind still waiting
+        for the same place that would go out at the same moment: escalations and reminders due in one
+        sweep (or held by the same quiet hours) reach a room as one list, composed by `compose(items,
+        tail)`. Each due action still commits on its own with the row that records it; a row already
+        claimed for sending is never changed (the item then starts a new message)."""
+        now = self.clock.now()
+        item, tail = mask_private(item), mask_private(tail)
+        goes_out = max(not_before, now)
+        waiting = self.s.exec(
+            select(OutboxMessage).where(
+                OutboxMessage.status == "pending", OutboxMessage.kind == kind, OutboxMessage.priority == priority,
+                OutboxMessage.gathered.is_not(None), _same(OutboxMessage.room_id, out.room_id),
+                _same(OutboxMessage.room_topic, out.room_topic), _same(OutboxMessage.to, out.to),
+                _same(OutboxMessage.account, account))
+            .order_by(col(OutboxMessage.id).desc()).limit(20).with_for_update(skip_locked=True)).all()
+        for row in waiting:
+            held = json.loads(row.gathered)
+            if max(row.not_before, now) != goes_out or held["tail"] != tail or len(held["items"]) >= GATHER_LIMIT:
+                continue
+            items = [*held["items"], item]
+            changed = self.s.execute(
+                update(OutboxMessage).where(col(OutboxMessage.id) == row.id, col(OutboxMessage.status) == "pending")
+                .values(text=compose(items, tail), gathered=json.dumps({"items": items, "tail": tail}),
+                        mentions=" ".join(dict.fromkeys([*row.mentions.split(), *out.mentions])),
+                        late_after=min(filter(None, (row.late_after, late_after)), default=None))).rowcount
+            if changed == 1:
+                self.s.expire(row)
+                return row
+        row = self.post(replace(out, text=compose([item], tail)), kind=kind, not_before=not_before,
+                        priority=priority, late_after=late_after, account=account)
+        row.gathered = json.dumps({"items": [item], "tail": tail})
+        return row
+
+
+def _same(column, value):
+    return column.is_(None) if value is None else column == value
 
 
 def late_note(row: OutboxMessage, now: datetime, tz: ZoneInfo) -> str:

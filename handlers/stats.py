@@ -30,7 +30,7 @@ async def summary(ctx: Context, args: str) -> str | None:
     return None
 
 
-@router.command("排行", usage="#排行 [本月]", summary="网格员办结排行")
+@router.command("排行", usage="#排行 [本月]", summary="办结排行（按办结人）")
 async def ranking(ctx: Context, args: str) -> str:
     node = stats.scope(ctx.room.node, "查看排行")
     period = _period(args, stats.PERIODS, "本月", "#排行 [本月]")

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, func, select
 from bot.clock import Clock, SteppableClock
 from bot.domain.notices import NoticeService
 from bot.domain.org import OrgDirectory
-from bot.domain.timers import ACTIVE, TicketTimers
+from bot.domain.timers import TIMED, TicketTimers
 from bot.domain.votes import VoteService
 from bot.errors import describe, report_crash
 from bot.outbox import Delivery, Outbox, next_pending_at
@@ -103,7 +103,7 @@ class DueWork:
                 votes = tuple(self._passed_over["vote"])
                 candidates += [
                     s.exec(select(func.min(Ticket.next_action_at)).where(
-                        col(Ticket.status).in_(ACTIVE), col(Ticket.id).not_in(tickets))).first(),
+                        col(Ticket.status).in_(TIMED), col(Ticket.id).not_in(tickets))).first(),
                     s.exec(select(func.min(Notice.next_action_at)).where(col(Notice.id).not_in(notices))).first(),
                     s.exec(select(func.min(Vote.next_action_at)).where(col(Vote.id).not_in(votes))).first(),
                 ]

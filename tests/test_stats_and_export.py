@@ -33,7 +33,7 @@ async def seeded(tmp_path, new_db, classifier) -> Harness:
 async def test_summary_for_the_community_today_and_this_week(seeded):
     reply, = await seeded.say("wxid_cn_zhuren", "#统计", COMMUNITY)
     assert reply.text.splitlines()[0] == "【城南社区｜今天统计】"
-    assert "新增 2，未办结 2，办结 1，超期未办结 0，按时办结率 100%" in reply.text
+    assert "新增 2，未办结 2，办结 1，超期未受理 2，超期未办结 0，按时办结率 100%" in reply.text
     reply, = await seeded.say("wxid_cn_zhuren", "#统计 本周", COMMUNITY)
     assert "新增 3，未办结 2，办结 1" in reply.text and "供水 1" in reply.text and "城管 2" in reply.text
     county, = await seeded.say("wxid_chen_zr", "#统计 本周", COUNTY)

@@ -17,6 +17,8 @@ STATUS_NAMES = {
     "declined": "不予受理",
     "merged": "已合并",
 }
+OVERDUE_NAMES = {"overdue_accept": "超期未受理", "overdue_resolve": "超期未办结"}   # bot/domain/deadlines.py
+UNRATED = "未评价"
 URGENCY_NAMES = {"urgent": "紧急", "normal": "一般"}
 RATINGS = ("满意", "基本满意", "不满意")
 _RATING_WORDS = (  # what people type, most specific first → the rating it means
@@ -52,6 +54,7 @@ EVENT_NAMES = {
     "extension_approved": "同意延期",
     "extension_rejected": "驳回延期",
     "moved": "转至",
+    "rate_reminded": "回访提醒评价",
 }
 
 
@@ -166,6 +169,25 @@ def rate_request(t: Ticket, reporter_name: str) -> str:
             f"请评价：#评价 {t.no} 满意 / 基本满意 / 不满意")
 
 
+def rate_reminder(t: Ticket, close_at: datetime, tz: ZoneInfo) -> str:
+    return (f"【回访】{mention(t.reporter_name)}您反映的问题（工单 {t.no}）已于{when(t.resolved_at, tz)}办结，"
+            f"还没有收到您的评价。请评价：#评价 {t.no} 满意 / 基本满意 / 不满意\n"
+            f"{when(close_at, tz)}前未评价的，工单将按“{UNRATED}”归档。")
+
+
+def gathered_revisits(items: list[str], tail: str = "") -> str:
+    """回访 reminders due together for one room: one message, each reporter mentioned on their line."""
+    if len(items) == 1:
+        return items[0]
+    return "\n".join([f"【回访】共{len(items)}件工单已办结、尚未评价："]
+                     + [f"{i}. {item.removeprefix('【回访】')}" for i, item in enumerate(items, 1)])
+
+
+def overdue(kinds: tuple[str, ...]) -> str:
+    """`超期未受理、超期未办结`, or "" when not overdue."""
+    return "、".join(OVERDUE_NAMES[k] for k in kinds)
+
+
 def rated(t: Ticket, rating: str) -> str:
     if rating == "不满意":
         return f"收到您对工单 {t.no} 的评价：不满意。工单已重新交办，我们会继续跟进。"
@@ -193,14 +215,17 @@ def cancelled(t: Ticket, by_name: str) -> str:
 
 
 def ticket_detail(t: Ticket, node_path: str, assignee_name: str | None, events: list[TicketEvent],
-                  tz: ZoneInfo, evidence: list[Evidence] = (), merged_into: str | None = None) -> str:
+                  tz: ZoneInfo, evidence: list[Evidence] = (), merged_into: str | None = None,
+                  overdue_kinds: tuple[str, ...] = ()) -> str:
+    """`overdue_kinds`: bot/domain/deadlines.overdue_kinds(t, now), as the lists and figures say."""
     supervised = "｜督办" if t.supervised_at else ""
+    late = overdue(overdue_kinds)
     lines = [
         f"工单 {t.no}｜{STATUS_NAMES[t.status]}｜{dept(t.department)}｜{URGENCY_NAMES[t.urgency]}{supervised}",
         f"地点：{_place(t, node_path)}",
         f"内容：{_short(t.text, DETAIL_LIMIT)}",
         f"处理人：{assignee_name or '待指派'}",
-        f"受理时限：{when(t.accept_by, tz)}；办结时限：{when(t.resolve_by, tz)}",
+        f"受理时限：{when(t.accept_by, tz)}；办结时限：{when(t.resolve_by, tz)}" + (f"｜⚠{late}" if late else ""),
     ]
     if merged_into:
         lines.append(f"已并入工单 {merged_into}，进展请查询：#查询 {merged_into}")
@@ -208,8 +233,8 @@ def ticket_detail(t: Ticket, node_path: str, assignee_name: str | None, events: 
         lines.append(f"督办：{when(t.supervised_at, tz)}")
     if t.extension_until:
         lines.append(f"延期申请：延至{when(t.extension_until, tz)}，待审批")
-    if t.rating:
-        lines.append(f"评价：{t.rating}")
+    if t.rating or t.status == "closed":
+        lines.append(f"评价：{t.rating or UNRATED}")
     if evidence:
         lines.append(f"附件（{len(evidence)}）：")
         for e in evidence:
@@ -239,6 +264,15 @@ def ticket_list(tickets: list[Ticket], tz: ZoneInfo, viewer: str | None = None) 
     if to_rate:
         lines.append(f"已办结的请评价：#评价 {to_rate[0]} 满意 / 基本满意 / 不满意")
     return "\n".join(lines)
+
+
+UNKNOWN_PLACE = "地点不明"
+SUMMARY_LIMIT = 20     # characters of a ticket's text on one line of a list
+
+
+def summary(text: str) -> str:
+    """A list line's glimpse of the ticket's text, on one line."""
+    return _short(" ".join(text.removeprefix(FORWARDED_RECORD).split()), SUMMARY_LIMIT)
 
 
 def _short(text: str, limit: int = 20) -> str:
@@ -307,12 +341,31 @@ def resolve_soon(t: Ticket, assignee_name: str | None, tz: ZoneInfo) -> str:
             f"请按时办结：#办结 {t.no} 处理说明")
 
 
-def escalation(t: Ticket, reason: str, overdue: timedelta, assignee_name: str | None, node_path: str,
-               admin_names: list[str]) -> str:
-    heads = "".join(mention(n) for n in admin_names)
+def escalation(t: Ticket, reason: str, overdue: timedelta, assignee_name: str | None, node_path: str) -> str:
+    """One ticket's escalation; `escalation_tail` (the admins to act) follows it, or a list of them."""
     return (f"【逐级转报｜{reason}】工单 {t.no}（{dept(t.department)}｜{URGENCY_NAMES[t.urgency]}）"
             f"{'已超期' + duration(overdue) if overdue >= timedelta(minutes=1) else '已到期'}，处理人：{assignee_name or '未指派'}。\n"
-            f"地点：{_place(t, node_path)}\n内容：{relayed(t)}\n{heads}请督办。")
+            f"地点：{_place(t, node_path)}\n内容：{relayed(t)}")
+
+
+def escalation_tail(admin_names: list[str]) -> str:
+    return "".join(mention(n) for n in admin_names) + "请督办。"
+
+
+def gathered_escalations(items: list[str], tail: str) -> str:
+    """Escalations due together for one room: one message, however many."""
+    if len(items) == 1:
+        return f"{items[0]}\n{tail}"
+    lines = [f"【逐级转报｜共{len(items)}件】以下工单超期，逐件列出："]
+    lines += [f"{i}. {item}" for i, item in enumerate(items, 1)]
+    return "\n".join([*lines, tail])
+
+
+def gathered_reminders(items: list[str], tail: str = "") -> str:
+    if len(items) == 1:
+        return items[0]
+    lines = [f"⏰工单提醒｜共{len(items)}件："] + [f"{i}. {item.removeprefix('⏰')}" for i, item in enumerate(items, 1)]
+    return "\n".join(lines)
 
 
 def nudge(t: Ticket, assignee_name: str | None, by_name: str) -> str:

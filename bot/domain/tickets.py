@@ -12,7 +12,7 @@ from sqlmodel import Session, col, or_, select
 
 from bot.clock import Clock
 from bot.domain import learning, texts
-from bot.domain.deadlines import due_after, ticket_deadlines
+from bot.domain.deadlines import due_after, overdue_kinds, ticket_deadlines
 from bot.domain.evidence import attach_recent, evidence_of
 from bot.domain.org import OrgDirectory, Room
 from bot.domain.places import PlaceQuestions
@@ -253,7 +253,8 @@ class TicketService:
         merged_into = self.s.get(Ticket, t.merged_into_id) if t.merged_into_id else None
         return texts.ticket_detail(t, self.org.node(t.node_id).path, self._name(t.assignee_id), self.events(t),
                                    self.org.settings.tz, evidence_of(self.s, t),
-                                   merged_into=merged_into.no if merged_into else None)
+                                   merged_into=merged_into.no if merged_into else None,
+                                   overdue_kinds=overdue_kinds(t, self.clock.now()))
 
     def open_for(self, contact_id: str) -> list[Ticket]:
         """Unfinished tickets the contact reported, follows, or is assigned."""
@@ -313,8 +314,9 @@ class TicketService:
         t.status = "resolved"
         t.resolved_at = now
         t.resolution = note
+        t.resolved_by_id = actor.contact_id
         self._event(t, actor, "resolved", note)
-        self.timers.plan(t)
+        self.timers.start_revisit(t)
         self._tell_involved(t, here, texts.resolved(t, actor.name), county=True,
                             to_reporter=texts.rate_request(t, t.reporter_name))
         return t

@@ -1,9 +1,11 @@
-"""Ticket deadlines that act (SPEC §3): the accept-overdue reminder and escalation, the reminder
-before the resolve deadline, and escalation one level up (逐级转报) when it passes and again each
-further working day (every 2 h when urgent), up to the county.
+"""Ticket deadlines that act (SPEC §3, §5.1): the accept-overdue reminder and escalation, the reminder
+before the resolve deadline, escalation one level up (逐级转报) when it passes and again each further
+working day (every 2 h when urgent), up to the county; and 回访: one reminder to rate 24 h after the
+resolution, closing as 未评价 after 72 h.
 
 The ticket row is the record of what is due: `next_action_at` says when to look again, and the
-`*_at` fields say what has been done, so a restart or a virtual clock computes the same work."""
+`*_at` fields say what has been done, so a restart or a virtual clock computes the same work.
+Reminders and escalations due together for one room are gathered into one list message (Outbox.gather)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -12,12 +14,16 @@ from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from bot.domain import texts
+from bot.domain.deadlines import OVERDUE_ACCEPT, OVERDUE_RESOLVE
 from bot.domain.org import OrgDirectory
 from bot.outbox import NORMAL, URGENT, Outbox, quiet_until
-from bot.storage.models import Node, Ticket
+from bot.storage.models import Node, Ticket, TicketEvent
 from bot.transport import Outgoing
 
 ACTIVE = ("open", "accepted")
+TIMED = (*ACTIVE, "resolved")            # statuses the sweep looks at (resolved: 回访)
+RATE_REMINDER_AFTER = timedelta(hours=24)
+CLOSE_UNRATED_AFTER = timedelta(hours=72)
 PRE_RESOLVE_LEAD = {"urgent": timedelta(minutes=30), "normal": timedelta(hours=24)}
 URGENT_REPEAT = timedelta(hours=2)
 
@@ -33,6 +39,8 @@ class TicketTimers:
     @staticmethod
     def pending(t: Ticket) -> list[tuple[datetime, str]]:
         """The actions still to come for this ticket, as (due, kind)."""
+        if t.status == "resolved":
+            return TicketTimers._revisit(t)
         if t.status not in ACTIVE:
             return []
         actions = []
@@ -43,6 +51,13 @@ class TicketTimers:
         if t.next_escalation_at is not None:
             actions.append((t.next_escalation_at, "escalate"))
         return sorted(actions)
+
+    @staticmethod
+    def _revisit(t: Ticket) -> list[tuple[datetime, str]]:
+        if t.resolved_at is None or t.rating is not None:
+            return []
+        actions = [] if t.rate_reminded_at is not None else [(t.resolved_at + RATE_REMINDER_AFTER, "rate_reminder")]
+        return actions + [(t.resolved_at + CLOSE_UNRATED_AFTER, "close_unrated")]
 
     def plan(self, t: Ticket) -> None:
         actions = self.pending(t)
@@ -67,6 +82,13 @@ class TicketTimers:
         t.next_escalation_at = t.resolve_by
         self.plan(t)
 
+    def start_revisit(self, t: Ticket) -> None:
+        """A resolution (the first, or again after a 不满意 reopened it) starts a new 回访: the rating
+        asked for is a new one (the earlier 不满意 stays in the ticket's events)."""
+        t.rate_reminded_at = None
+        t.rating = None
+        self.plan(t)
+
     def start(self, t: Ticket) -> None:
         """A new ticket: escalation starts at the resolve deadline."""
         t.next_escalation_at = t.resolve_by
@@ -79,7 +101,7 @@ class TicketTimers:
         than the row, so a row that no longer loads can still be reported and put off."""
         key = self.s.exec(
             select(Ticket.id, Ticket.no, Ticket.next_action_at)
-            .where(col(Ticket.next_action_at) <= now, col(Ticket.status).in_(ACTIVE))
+            .where(col(Ticket.next_action_at) <= now, col(Ticket.status).in_(TIMED))
             .order_by(Ticket.next_action_at, Ticket.id).limit(1).with_for_update(skip_locked=True)).first()
         return (key[0], key[1], key[2]) if key is not None else None
 
@@ -96,14 +118,14 @@ class TicketTimers:
         t.accept_reminded_at = self.clock.now()
         reminded = self._remind_assignee(t, texts.accept_overdue(t, self._assignee_name(t), self.org.settings.tz),
                                          due, to_assign=True)
-        self._escalate_once(t, due, "超期未受理", told=reminded)
+        self._escalate_once(t, due, OVERDUE_ACCEPT, told=reminded)
 
     def _pre_resolve(self, t: Ticket, due: datetime) -> None:
         t.pre_reminded_at = self.clock.now()
         self._remind_assignee(t, texts.resolve_soon(t, self._assignee_name(t), self.org.settings.tz), due)
 
     def _escalate(self, t: Ticket, due: datetime) -> None:
-        more = self._escalate_once(t, due, "超期未办结")
+        more = self._escalate_once(t, due, OVERDUE_RESOLVE)
         if not more:
             t.next_escalation_at = None
         elif t.urgency == "urgent":
@@ -113,6 +135,24 @@ class TicketTimers:
             local = due.astimezone(settings.tz)
             day = settings.calendar.add_workdays(local.date(), 1)
             t.next_escalation_at = datetime.combine(day, local.time(), settings.tz)
+
+    def _rate_reminder(self, t: Ticket, due: datetime) -> None:
+        """回访: one reminder to rate, where it was reported, mentioning the reporter (held by quiet hours,
+        as it is never urgent). Not sent when the ticket is closing as 未评价 in the same sweep."""
+        t.rate_reminded_at = self.clock.now()
+        close_at = t.resolved_at + CLOSE_UNRATED_AFTER
+        if self.clock.now() >= close_at:
+            return
+        held = quiet_until(max(due, self.clock.now()), self.org.settings.tz)
+        item = texts.rate_reminder(t, close_at, self.org.settings.tz)
+        self.outbox.gather(Outgoing.at(t.source, item, (t.reporter_id,)), item, "", texts.gathered_revisits,
+                           kind="revisit", not_before=held or due, late_after=due, priority=NORMAL)
+        self.s.add(TicketEvent(ticket_id=t.id, at=self.clock.now(), kind="rate_reminded"))
+
+    def _close_unrated(self, t: Ticket, due: datetime) -> None:
+        t.status = "closed"
+        t.closed_at = self.clock.now()
+        self.s.add(TicketEvent(ticket_id=t.id, at=self.clock.now(), kind="closed", detail=texts.UNRATED))
 
     def _escalate_once(self, t: Ticket, due: datetime, reason: str, told: Node | None = None) -> bool:
         """Raise the ticket one level and tell that level's room; False once the county is reached.
@@ -127,10 +167,11 @@ class TicketTimers:
             self.s.add(t)
             return t.escalation_level < len(chain)
         admins = self.org.members_at(target, "admin")
-        overdue = self.clock.now() - (t.accept_by if reason == "超期未受理" else t.resolve_by)
-        text = texts.escalation(t, reason, overdue, self._assignee_name(t), self.org.node(t.node_id).path,
-                                [m.name for m in admins])
-        self._post(target, text, tuple(m.contact_id for m in admins), t, due, kind="escalation")
+        overdue = self.clock.now() - (t.accept_by if reason == OVERDUE_ACCEPT else t.resolve_by)
+        item = texts.escalation(t, texts.OVERDUE_NAMES[reason], overdue, self._assignee_name(t),
+                                self.org.node(t.node_id).path)
+        self._post(target, item, tuple(m.contact_id for m in admins), t, due, kind="escalation",
+                   tail=texts.escalation_tail([m.name for m in admins]))
         self.s.add(t)
         return t.escalation_level < len(chain)
 
@@ -151,8 +192,8 @@ class TicketTimers:
         if grid is not None and grid.address is not None:
             self._post(grid, text, mentions, t, due, kind="reminder")
         elif t.assignee_id:
-            self.outbox.post(Outgoing(text=text, to=t.assignee_id), kind="reminder",
-                             **self._timing(t, due))
+            self.outbox.gather(Outgoing(text=text, to=t.assignee_id), text, "", texts.gathered_reminders,
+                               kind="reminder", **self._timing(t, due))
         elif grid is None and (room := self.org.nearest_room(self.org.node(t.node_id))) is not None:
             admins = self.org.members_at(room, "admin")
             if to_assign:
@@ -161,9 +202,14 @@ class TicketTimers:
             return room
         return None
 
-    def _post(self, room: Node, text: str, mentions: tuple[str, ...], t: Ticket, due: datetime,
-              kind: str) -> None:
-        self.outbox.to_room(room, text, mentions, urgent=t.urgency == "urgent", kind=kind, **self._timing(t, due))
+    def _post(self, room: Node, item: str, mentions: tuple[str, ...], t: Ticket, due: datetime,
+              kind: str, tail: str = "") -> None:
+        """Into the room's list of this sweep's escalations (or reminders), one message however many."""
+        if room.address is None:
+            return
+        compose = texts.gathered_escalations if kind == "escalation" else texts.gathered_reminders
+        self.outbox.gather(Outgoing.at(room.address, item, mentions, urgent=t.urgency == "urgent"), item, tail,
+                           compose, kind=kind, account=room.account, **self._timing(t, due))
 
     def _timing(self, t: Ticket, due: datetime) -> dict:
         # Non-urgent reminders wait out quiet hours; urgent ones never wait.

@@ -108,7 +108,8 @@ class Ticket(SQLModel, table=True):
     escalation_level: int = 0
     reopen_count: int = 0
     resolution: str | None = None
-    rating: str | None = None
+    resolved_by_id: str | None = Field(default=None, index=True)   # who resolved it (#排行 credits them)
+    rating: str | None = None                     # None once closed by 回访 without one: 未评价
     # Deadline bookkeeping (bot/domain/timers.py): what has been done, and when to look again.
     next_action_at: datetime | None = Field(default=None, index=True)
     accept_reminded_at: datetime | None = None
@@ -125,6 +126,7 @@ class Ticket(SQLModel, table=True):
     # A 1:1 report from someone not in the org: the bot asked where they live (bot/domain/places.py).
     place_asked_at: datetime | None = None       # when the open question was asked; None: none open
     place_asks: int = 0                          # how many times it was asked (at most twice)
+    rate_reminded_at: datetime | None = None      # 回访: the one reminder to rate, since the last resolution
 
     @property
     def source(self) -> Address:
@@ -187,6 +189,7 @@ class OutboxMessage(SQLModel, table=True):
     mentions: str = ""                   # space-separated contact ids
     file_path: str | None = None
     late_after: datetime | None = None   # sent later than this, the text says it is late
+    gathered: str | None = None          # JSON: the items of a list message several due actions joined
     status: str = "pending"
     claimed_by: str | None = None        # the process that took it for sending
     sent_at: datetime | None = None

@@ -100,8 +100,8 @@ def main() -> None:
                                  node_id=rng.choice(node_ids), reporter_id=f"wxid_r{i % 5000}", text="基准",
                                  assignee_id=f"wxid_g{i % 300}", created_at=created,
                                  accept_by=created + timedelta(hours=4), resolve_by=created + timedelta(days=3),
-                                 resolved_at=done, rating=rng.choice((None, "满意", "基本满意", "不满意"))
-                                 if done else None))
+                                 resolved_at=done, resolved_by_id=f"wxid_g{i % 300}" if done else None,
+                                 rating=rng.choice((None, "满意", "基本满意", "不满意")) if done else None))
             for start in range(0, len(rows), 10_000):
                 s.execute(insert(Ticket), rows[start:start + 10_000])
             s.commit()
