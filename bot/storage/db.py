@@ -64,15 +64,30 @@ def upgrade(engine: Engine) -> str:
     """Bring the schema to the newest migration. An empty database gets the whole schema in one step
     and is stamped (Alembic's recipe for building a database from scratch); others run migrations.
     Concurrent starters serialise (see `serialise`)."""
-    with engine.begin() as conn:
-        serialise(conn, SCHEMA_LOCK)
-        config = alembic_config(conn)
-        current = MigrationContext.configure(conn).get_current_revision()
-        if current is None and not inspect(conn).has_table("ticket"):
-            SQLModel.metadata.create_all(conn)
-            command.stamp(config, "head")
-        elif current != head_revision():
-            command.upgrade(config, "head")
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration may rebuild a table (copy, drop, rename): with foreign keys enforced,
+            # dropping a table other rows point to fails. Off for the migration (SQLite ignores the
+            # pragma inside a transaction, so before it begins), checked and on again after.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                serialise(conn, SCHEMA_LOCK)
+                config = alembic_config(conn)
+                current = MigrationContext.configure(conn).get_current_revision()
+                if current is None and not inspect(conn).has_table("ticket"):
+                    SQLModel.metadata.create_all(conn)
+                    command.stamp(config, "head")
+                elif current != head_revision():
+                    command.upgrade(config, "head")
+                    if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                        raise RuntimeError("database upgrade left rows pointing to missing rows")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
     return head_revision()
 
 

@@ -118,7 +118,9 @@ class Ticket(SQLModel, table=True):
     last_nudged_at: datetime | None = None
     # The closed loop (SPEC §5.1): 督办, the ticket a merged one joined, a pending #延期 request.
     supervised_at: datetime | None = None        # last #督办; lists, stats and exports mark it 督办
-    merged_into_id: int | None = Field(default=None, foreign_key="ticket.id")
+    # The ticket a merged one joined: an id without a foreign key, so that adding it to an existing
+    # SQLite database is an ALTER TABLE, not a rebuild of the table every other table points to.
+    merged_into_id: int | None = None
     extension_until: datetime | None = None      # the resolve_by asked for, until decided
     extension_reason: str | None = None
     extension_requested_by: str | None = None

@@ -23,7 +23,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('extension_reason', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
         batch_op.add_column(sa.Column('extension_requested_by', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
         batch_op.add_column(sa.Column('extension_requested_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
-        batch_op.create_foreign_key('fk_ticket_merged_into_id_ticket', 'ticket', ['merged_into_id'], ['id'])
     with op.batch_alter_table('ticketfollower', schema=None) as batch_op:
         batch_op.add_column(sa.Column('source_room_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
         batch_op.add_column(sa.Column('source_room_topic', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
@@ -34,7 +33,6 @@ def downgrade() -> None:
         batch_op.drop_column('source_room_topic')
         batch_op.drop_column('source_room_id')
     with op.batch_alter_table('ticket', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_ticket_merged_into_id_ticket', type_='foreignkey')
         batch_op.drop_column('extension_requested_at')
         batch_op.drop_column('extension_requested_by')
         batch_op.drop_column('extension_reason')
