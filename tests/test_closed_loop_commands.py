@@ -182,6 +182,20 @@ async def test_supervision_mentions_the_assignee_and_the_grids_admins_and_marks_
     assert detail.splitlines()[0].endswith("｜督办") and "督办：11月25日 09:02" in detail
 
 
+async def test_a_supervised_ticket_is_marked_in_the_list_the_statistics_and_the_export(reported):
+    from openpyxl import load_workbook
+
+    await reported.say(CHEN, "#督办 T1 今天下班前必须恢复供电", COUNTY)
+    lists, = await reported.say(LIUFANG, "#清单", GRID)
+    line, = [line for line in lists.text.splitlines() if line.startswith("· T1｜")]
+    assert line.startswith("· T1｜一般｜督办｜供电｜")
+    stats, = await reported.say(LIUFANG, "#统计", GRID)
+    assert "督办 1" in stats.text
+    export, = await reported.say(HU, "#导出", COMMUNITY)
+    rows = list(load_workbook(export.file_path).active.iter_rows(values_only=True))
+    assert rows[1][rows[0].index("督办时间")] == "2026-11-25 09:02"
+
+
 async def test_supervision_in_the_grid_room_is_one_message(reported):
     sent = await reported.say(HU, "#督办 T1", GRID)
     demand, = sent

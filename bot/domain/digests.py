@@ -48,9 +48,10 @@ class LineContext:
 
 
 def open_line(t: Ticket, c: LineContext) -> str:
-    """问题清单: number, urgency, department, state, place, what, who, deadline, overdue kind(s)."""
+    """问题清单: number, urgency (and 督办), department, state, place, what, who, deadline, overdue kind(s)."""
     overdue = texts.overdue(overdue_kinds(t, c.now))
-    return (f"· {t.no}｜{texts.URGENCY_NAMES[t.urgency]}｜{texts.dept(t.department)}｜{texts.STATUS_NAMES[t.status]}｜"
+    supervised = "｜督办" if t.supervised_at else ""
+    return (f"· {t.no}｜{texts.URGENCY_NAMES[t.urgency]}{supervised}｜{texts.dept(t.department)}｜{texts.STATUS_NAMES[t.status]}｜"
             f"{c.place(t)}｜{texts.summary(t.text)}｜{c.person(t.assignee_id)}｜"
             f"{texts.when(t.resolve_by, c.tz)}前办结" + (f"｜⚠{overdue}" if overdue else ""))
 

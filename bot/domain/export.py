@@ -18,8 +18,8 @@ from bot.storage.models import Membership, Node, Ticket
 
 HEADERS = ("工单号", "状态", "紧急程度", "所属部门", "所在地点", "具体位置", "问题描述", "上报人", "处理人",
            "上报时间", "受理时限", "办结时限", "受理时间", "办结时间", "办结说明", "超期情况", "是否按时办结",
-           "逐级转报级数", "重新办理次数", "群众评价")
-WIDTHS = (8, 8, 8, 10, 40, 16, 60, 12, 12, 17, 17, 17, 17, 17, 40, 20, 12, 12, 12, 10)
+           "逐级转报级数", "重新办理次数", "督办时间", "群众评价")
+WIDTHS = (8, 8, 8, 10, 40, 16, 60, 12, 12, 17, 17, 17, 17, 17, 40, 20, 12, 12, 17, 10)
 
 
 def export_tickets(s: Session, path: Path, tz: ZoneInfo, now: datetime, node: Node | None = None,
@@ -51,7 +51,7 @@ def export_tickets(s: Session, path: Path, tz: ZoneInfo, now: datetime, node: No
             node_path, t.location or "", t.text, t.reporter_name or t.reporter_id,
             names.get(t.assignee_id, t.assignee_id or ""), local(t.created_at), local(t.accept_by),
             local(t.resolve_by), local(t.accepted_at), local(t.resolved_at), t.resolution or "",
-            overdue, on_time, t.escalation_level, t.reopen_count, rating,
+            overdue, on_time, t.escalation_level, t.reopen_count, local(t.supervised_at), rating,
         )])
         count += 1
     path.parent.mkdir(parents=True, exist_ok=True)

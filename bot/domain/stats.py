@@ -53,6 +53,7 @@ class Summary:
     overdue_resolve: int       # 超期未办结 now
     on_time: int
     closed_unrated: int        # closed by 回访 without a rating (未评价), apart from the ratings
+    supervised: int            # unfinished tickets under 督办 now
     by_department: list[tuple[str | None, int]]
     rated: int = 0             # ratings given in the period (a 不满意 that reopened a ticket counts)
     satisfied: int = 0         # of which 满意 or 基本满意
@@ -99,6 +100,7 @@ def summary(s: Session, node: Node, since: datetime, now: datetime) -> Summary:
         _one(overdue_resolve(Ticket, now)),
         _one(and_(resolved_in_period, col(Ticket.resolved_at) <= col(Ticket.resolve_by))),
         _one(and_(Ticket.status == "closed", Ticket.rating.is_(None), col(Ticket.closed_at) >= since)),
+        _one(and_(col(Ticket.status).in_(OPEN), Ticket.supervised_at.is_not(None))),
     )).one()
     by_dept = s.exec(_scoped(node).add_columns(Ticket.department, func.count())
                      .where(col(Ticket.created_at) >= since)

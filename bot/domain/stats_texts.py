@@ -12,7 +12,8 @@ def _percent(value: float | None) -> str:
 def summary(scope: str, period: str, s: Summary) -> str:
     lines = [f"【{scope}｜{period}统计】",
              f"新增 {s.new}，未办结 {s.open}，办结 {s.resolved}，{OVERDUE_NAMES['overdue_accept']} {s.overdue_accept}，"
-             f"{OVERDUE_NAMES['overdue_resolve']} {s.overdue_resolve}，按时办结率 {_percent(s.on_time_rate)}",
+             f"{OVERDUE_NAMES['overdue_resolve']} {s.overdue_resolve}，"
+             + (f"督办 {s.supervised}，" if s.supervised else "") + f"按时办结率 {_percent(s.on_time_rate)}",
              f"评价 {s.rated} 次，满意率 {_percent(s.satisfaction)}（满意、基本满意）；{UNRATED}归档 {s.closed_unrated}"]
     if s.by_department:
         lines.append("按部门（新增）：" + "，".join(f"{dept(d)} {n}" for d, n in s.by_department))
