@@ -26,7 +26,7 @@ from bot.board import charts, queries
 from bot.board.auth import COOKIE, SESSION_SECONDS, BoardSession, Signer
 from bot.clock import Clock
 from bot.dispatch import parse_ticket_no, parse_number
-from bot.domain import permissions, texts
+from bot.domain import deadlines, permissions, texts
 from bot.domain.board_login import BoardLogins, may_use_board
 from bot.domain.departments import DEPARTMENTS, find_department
 from bot.domain.evidence import evidence_of
@@ -256,8 +256,7 @@ class Board:
         }
         crumbs = [a for a in reversed(org.ancestors(node)) if v.reaches(a)] + [node]
         return {"node": node, "data": data, "charts": charts_html, "crumbs": crumbs, "now": now.astimezone(tz),
-                "tz": tz, "names": data.names, "overdue_accept": queries.overdue_accept,
-                "overdue_resolve": queries.overdue_resolve}
+                "tz": tz, "names": data.names, "overdue_kinds": deadlines.overdue_kinds}
 
     async def overview_page(self, request: Request) -> Response:
         def work(s, org, v, bs):
@@ -293,7 +292,7 @@ class Board:
                                 more=len(rows) > LIST_LIMIT, filter_name=queries.FILTERS[name],
                                 dept_name=texts.dept(None if dept == "none" else dept) if dept else None,
                                 paths=queries.node_paths(s), names=queries._names(s), now=now, tz=org.settings.tz,
-                                overdue_accept=queries.overdue_accept, overdue_resolve=queries.overdue_resolve)
+                                overdue_kinds=deadlines.overdue_kinds)
         return await self._read(request, work)
 
     async def ticket_page(self, request: Request) -> Response:
@@ -306,8 +305,8 @@ class Board:
                 "ticket.html", **self._base(org, v, bs), t=t, node=node, events=service.events(t),
                 followers=service.followers(t), evidence=evidence_of(s, t), names=queries._names(s),
                 tz=org.settings.tz, now=now, may_act=v.is_admin_over(node) and t.status in queries.OPEN,
-                overdue_accept=queries.overdue_accept(t.status, t.accept_by, now),
-                overdue_resolve=queries.overdue_resolve(t.status, t.resolve_by, now),
+                overdue_accept=bool(deadlines.overdue_accept(t, now)),
+                overdue_resolve=bool(deadlines.overdue_resolve(t, now)),
                 departments=sorted(DEPARTMENTS.items()), event_names=texts.EVENT_NAMES,
                 message=request.query_params.get("msg"), error=request.query_params.get("err"))
         return await self._read(request, work)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, and_, case, false, literal, or_
 from sqlmodel import Session, col, func, select
 
+from bot.domain import deadlines
 from bot.domain.org import OrgDirectory
 from bot.domain.permissions import ADMIN_ROLES, NODE_STAFF
 from bot.storage.models import Membership, Node, Ticket, TicketFollower
@@ -21,24 +22,13 @@ PERIODS = {"today": "今天", "week": "本周", "month": "本月"}
 TREND_DAYS = 30
 
 
-# ---- overdue: one definition (SPEC §5.1). Another branch centralises this in bot/domain; point these
-# two at it when that lands. --------------------------------------------------------------------------
-def overdue_accept(status: str, accept_by: datetime, now: datetime) -> bool:
-    """超期未受理: accept_by passed while open."""
-    return status == "open" and accept_by < now
-
-
-def overdue_resolve(status: str, resolve_by: datetime, now: datetime) -> bool:
-    """超期未办结: resolve_by passed while open or accepted."""
-    return status in OPEN and resolve_by < now
-
-
+# ---- overdue: the domain's one rule (bot/domain/deadlines.py), as SQL conditions over Ticket ------------
 def overdue_accept_sql(now: datetime):
-    return and_(Ticket.status == "open", col(Ticket.accept_by) < now)
+    return deadlines.overdue_accept(Ticket, now)
 
 
 def overdue_resolve_sql(now: datetime):
-    return and_(col(Ticket.status).in_(OPEN), col(Ticket.resolve_by) < now)
+    return deadlines.overdue_resolve(Ticket, now)
 
 
 # ---- who is looking -------------------------------------------------------------------------------

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, literal, text
 from sqlmodel import Session, col, func, select
 
+from bot.domain.deadlines import overdue_resolve
 from bot.domain.org import OrgDirectory
-from bot.domain.stats import DONE, OPEN, _one, _scoped, period_start, summary
+from bot.domain.stats import DONE, _one, _scoped, period_start, summary
 from bot.domain.texts import dept
 from bot.storage.models import Node, Ticket
 
@@ -42,7 +43,7 @@ class ChartData:
     resolved_per_day: list[int]
     overdue_by_child: list[tuple[str, int]]      # (child node's name, 超期未办结), the node's own last
     by_department: list[tuple[str, int]]         # (department's name, new in the period)
-    totals: tuple[int, int, int]                 # new, resolved, overdue — as #统计 says them
+    totals: tuple[int, int, int]                 # new, resolved, 超期未办结 — as #统计 says them
 
 
 def chart_data(s: Session, org: OrgDirectory, node: Node, period: str, now: datetime) -> ChartData:
@@ -61,7 +62,7 @@ def chart_data(s: Session, org: OrgDirectory, node: Node, period: str, now: date
     return ChartData(scope=node.name, period=period, since=since, now=now, days=days, new_per_day=row[0::2],
                      resolved_per_day=row[1::2], overdue_by_child=_overdue_by_child(s, org, node, now),
                      by_department=[(dept(code), n) for code, n in figures.by_department],
-                     totals=(figures.new, figures.resolved, figures.overdue))
+                     totals=(figures.new, figures.resolved, figures.overdue_resolve))
 
 
 def _overdue_by_child(s: Session, org: OrgDirectory, node: Node, now: datetime) -> list[tuple[str, int]]:
@@ -69,7 +70,7 @@ def _overdue_by_child(s: Session, org: OrgDirectory, node: Node, now: datetime) 
     children = list(s.exec(select(Node).where(Node.parent_id == node.id, Node.active).order_by(Node.path)).all())
     own = -1
     bucket = case(*((OrgDirectory.in_subtree(c), c.id) for c in children), else_=own) if children else literal(own)
-    overdue = and_(col(Ticket.status).in_(OPEN), col(Ticket.resolve_by) < now)
+    overdue = overdue_resolve(Ticket, now)
     # Grouped by the column's label: PostgreSQL would not see the CASE, with its own bound parameters,
     # as the same expression twice.
     rows = s.exec(select(bucket.label("bucket"), func.count()).select_from(Ticket)
