@@ -87,7 +87,7 @@ async def wecom(server, wecom_config, classifier, timing, caplog):
         if task.done():
             task.result()
         for chat, path in CHATS.items():
-            await server.say(ADMIN, f"@网格助手 #绑定 {path}", chatid=chat)
+            await server.say(ADMIN, f"@网格助手 #绑定 {path} 确认", chatid=chat)
             await server.wait_for(lambda s, c=chat: s.chatid == c and "已将本群绑定到" in s.text, f"bound {chat}")
         yield bot
     finally:

@@ -35,7 +35,7 @@ def outbox_states(bot) -> list[str]:
 
 async def _bind(server, chats: dict[str, str]) -> None:
     for chat, path in chats.items():
-        await server.say(ADMIN, f"@网格助手 #绑定 {path}", chatid=chat)
+        await server.say(ADMIN, f"@网格助手 #绑定 {path} 确认", chatid=chat)
         await server.wait_for(lambda s, c=chat: s.chatid == c and "已将本群绑定到" in s.text, f"bound {chat}")
 
 
