@@ -4,7 +4,7 @@ what the table's rule refuses, with the table's words, and #帮助 lists exactly
 import pytest
 
 from bot.domain import permissions
-from bot.domain.permissions import EVERYONE, OBJECT, ROLE, ROOM, RULES
+from bot.domain.permissions import EVERYONE, OBJECT, REACH, ROLE, ROOM, RULES
 
 COUNTY = "遂川县红网格指挥中心"
 COMMUNITY = "城南社区党组织工作群"
@@ -36,9 +36,9 @@ def expected_allowed(command: str, person: str, room: str) -> bool:
     if rule.kind in (EVERYONE, OBJECT):
         return True
     holds = bool(set(roles) & rule.roles)
-    if rule.kind == ROLE:
+    if rule.kind == ROLE or (rule.kind == REACH and room == DEPARTMENT):
         return holds
-    assert rule.kind == ROOM
+    assert rule.kind in (ROOM, REACH)
     if room == DEPARTMENT:       # not a node's room: the handler says where to send it
         return True
     return holds and (home == room or home in ABOVE[room])
@@ -63,7 +63,7 @@ def test_every_command_has_a_rule(harness):
 @pytest.mark.parametrize("person, room", CASES)
 async def test_the_dispatcher_refuses_what_the_table_refuses(harness, person, room):
     for command, rule in RULES.items():
-        if rule.kind not in (ROLE, ROOM):
+        if rule.kind not in (ROLE, ROOM, REACH):
             continue
         reply = await harness.say(person, f"#{command}", room)
         refusal = rule.refusal(None if room == DEPARTMENT else _node(harness, room))

@@ -47,7 +47,7 @@ async def test_reminder_refusals(harness):
         reply, = await harness.say("wxid_liufang", text, GRID)
         assert expected in reply.text, (text, reply.text)
     reply, = await harness.say(RESIDENT, "#提醒 明天9点 开会", HOUSEHOLD)
-    assert reply.text == "只有网格员及以上可以设置提醒。"
+    assert reply.text == "只有王建国中心户或上级的网格员及以上可以设置提醒。"
     await harness.tick(at(2026, 11, 27, 12, 0))
     assert [o for o in harness.transport.sent if o.text.startswith("⏰提醒")] == []
 
@@ -114,3 +114,13 @@ async def test_an_emergency_never_joins_an_ordinary_ticket(harness):
     sent = await harness.say("wxid_res_li", "5栋楼道里的纸箱着火了，烟很大，快来人", HOUSEHOLD)
     assert harness.ticket("T2")["urgency"] == "urgent"
     assert to_room(sent, "遂川县红网格指挥中心")                       # the county hears of it at once
+
+
+async def test_a_grid_worker_sets_reminders_in_their_grid_but_not_in_the_county_room(harness):
+    """Roles reach their subtree (issue 13): 第4网格's worker has no say in the county's room."""
+    reply, = await harness.say("wxid_chenmin", "#提醒 明天9点 交材料", "遂川县红网格指挥中心")
+    assert reply.text == "只有遂川县或上级的网格员及以上可以设置提醒。"
+    reply, = await harness.say("wxid_chenmin", "#提醒 明天9点 交材料", "城南社区第4网格群")
+    assert reply.text.startswith("好的")
+    reply, = await harness.say("wxid_chenmin", "#提醒 明天9点 交材料")        # 1:1: any worker
+    assert reply.text.startswith("好的")

@@ -1,11 +1,13 @@
 """Who may use which command (SPEC §2, §5): one table, enforced by the dispatcher before a handler
 runs and asked by #帮助 with the same function.
 
-Three kinds of rule:
+Four kinds of rule:
 - everyone: no role needed (a resident reports, asks, rates …);
-- role: the sender holds one of the roles somewhere (#提醒: "grid_worker and above");
+- role: the sender holds one of the roles somewhere (#走访: a visit is logged at the sender's node);
 - room: the sender holds one of the roles at the room's node or above — the command acts on the
-  room's subtree (#统计, #通知 …). Outside a node's room the handler says where to send it.
+  room's subtree (#统计, #通知 …). Outside a node's room the handler says where to send it;
+- reach: as room in a node's room (roles reach their subtree: a grid worker of 第4网格 sets no
+  reminder in the county's room), as role elsewhere (1:1, a department's room) (#提醒).
 Rules about one ticket, notice, node or message (may this person accept T12?) are not here: they
 stay in the domain services, and the table says only who the command is for.
 """
@@ -28,7 +30,7 @@ NODE_STAFF = frozenset({"admin", "grid_worker", "police", "central_household"})
 VOTE_OPENERS = frozenset({"admin", "grid_worker", "central_household"})     # 议事 (SPEC §5.2)
 VISITORS = frozenset({"grid_worker", "police", "central_household"})        # 走访, 上门
 
-EVERYONE, ROLE, ROOM, OBJECT = "everyone", "role", "room", "object"
+EVERYONE, ROLE, ROOM, REACH, OBJECT = "everyone", "role", "room", "reach", "object"
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class Rule:
     what: str = ""         # what the refusal says they may do
 
     def refusal(self, node: Node | None) -> str:
-        where = f"{node.name}或上级的" if self.kind == ROOM and node is not None else ""
+        where = f"{node.name}或上级的" if self.kind in (ROOM, REACH) and node is not None else ""
         return f"只有{where}{self.who}可以{self.what}。"
 
 
@@ -56,7 +58,7 @@ RULES: dict[str, Rule] = {
     "延期": Rule(OBJECT, HANDLER_ROLES),         # the assignee, the grid's worker
     "同意延期": Rule(OBJECT, ADMIN_ROLES),       # admins of the grid's parent node or above
     "驳回延期": Rule(OBJECT, ADMIN_ROLES),
-    "提醒": Rule(ROLE, WORKERS, "网格员及以上", "设置提醒"),
+    "提醒": Rule(REACH, WORKERS, "网格员及以上", "设置提醒"),
     "通知": Rule(ROOM, ADMIN_ROLES, "管理员", "在这个群发通知"),
     "回执": Rule(OBJECT, ADMIN_ROLES),           # admins of the notice's node or above
     "统计": Rule(ROOM, ADMINS_AND_WORKERS, "管理员或网格员", "查看统计"),
@@ -79,7 +81,7 @@ def refusal(command: str, org: OrgDirectory, contact_id: str, node: Node | None)
     rule = RULES[command]
     if rule.kind in (EVERYONE, OBJECT):
         return None
-    if rule.kind == ROOM and node is not None:
+    if rule.kind in (ROOM, REACH) and node is not None:
         return None if org.holds_role(contact_id, rule.roles, node) else rule.refusal(node)
     if rule.kind == ROOM:
         return None          # not in a node's room: the handler says where to send it
