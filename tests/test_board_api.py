@@ -94,6 +94,17 @@ async def test_without_a_session_pages_go_to_login_and_the_api_answers_401(harne
         assert login.status_code == 200 and "#登录" in login.text and "http" not in login.text.split("<body")[1]
 
 
+async def test_a_session_ends_after_twelve_hours_of_the_bots_clock(harness):
+    async with logged_in(harness, COUNTY_ADMIN) as c:
+        assert (await c.get("/api/tickets")).status_code == 200
+        await harness.tick(harness.clock.now() + timedelta(hours=11, minutes=59))
+        assert (await c.get("/api/tickets")).status_code == 200
+        await harness.tick(harness.clock.now() + timedelta(minutes=2))
+        assert (await c.get("/api/tickets")).status_code == 401
+        r = await c.get("/")
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
 def readable_by(harness, contact_id: str) -> list[str]:
     """What TicketService.may_read lets the person see, ticket by ticket."""
     with session(harness.engine) as s:

@@ -65,7 +65,7 @@ class BoardConfig:
 
 def create_app(engine: Engine, clock: Clock, *, on_change: Callable[[], Awaitable[None]] | None = None,
                secret: bytes | None = None) -> Starlette:
-    board = Board(BoardConfig(engine, clock, on_change), Signer(secret))
+    board = Board(BoardConfig(engine, clock, on_change), Signer(clock, secret))
     routes = [
         Route("/login", board.login_page, methods=["GET"]),
         Route("/login", board.login, methods=["POST"]),

@@ -8,8 +8,9 @@ import hashlib
 import hmac
 import json
 import secrets
-import time
 from dataclasses import dataclass
+
+from bot.clock import Clock
 
 COOKIE = "gridbot_board"
 SESSION_SECONDS = 12 * 3600
@@ -23,19 +24,23 @@ class BoardSession:
 
 
 class Signer:
-    def __init__(self, secret: bytes | None = None) -> None:
+    """Signs and reads session cookies; expiry by the board's clock (the bot's, virtual in replay)."""
+
+    def __init__(self, clock: Clock, secret: bytes | None = None) -> None:
+        self.clock = clock
         self.secret = secret or secrets.token_bytes(32)
 
     def _sig(self, data: bytes) -> str:
         return base64.urlsafe_b64encode(hmac.new(self.secret, data, hashlib.sha256).digest()).decode().rstrip("=")
 
-    def issue(self, contact_id: str, now: float | None = None) -> tuple[str, BoardSession]:
-        session = BoardSession(contact_id, secrets.token_urlsafe(16), int((now or time.time()) + SESSION_SECONDS))
+    def issue(self, contact_id: str) -> tuple[str, BoardSession]:
+        expires = int(self.clock.now().timestamp()) + SESSION_SECONDS
+        session = BoardSession(contact_id, secrets.token_urlsafe(16), expires)
         payload = base64.urlsafe_b64encode(json.dumps(
             {"c": session.contact_id, "n": session.nonce, "e": session.expires}).encode()).decode().rstrip("=")
         return f"{payload}.{self._sig(payload.encode())}", session
 
-    def read(self, cookie: str | None, now: float | None = None) -> BoardSession | None:
+    def read(self, cookie: str | None) -> BoardSession | None:
         if not cookie or "." not in cookie:
             return None
         payload, sig = cookie.rsplit(".", 1)
@@ -46,7 +51,7 @@ class Signer:
             session = BoardSession(str(data["c"]), str(data["n"]), int(data["e"]))
         except (ValueError, KeyError, TypeError):
             return None
-        return session if session.expires > (now or time.time()) else None
+        return session if session.expires > self.clock.now().timestamp() else None
 
     def csrf(self, session: BoardSession) -> str:
         return self._sig(f"csrf:{session.nonce}".encode())
