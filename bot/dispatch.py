@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.clock import Clock
 from bot.domain import permissions
@@ -28,6 +29,7 @@ from bot.errors import UserError
 from bot.transport import Incoming, Outgoing
 from nlp import Classifier
 from nlp.classifier import split_quote
+from nlp.timeexpr import TimeExprError, split_time
 
 MAX_TEXT = 2000     # longer messages are not read: a command is refused, natural text answered (handlers/reports.py)
 COMMAND_PREFIXES = "#＃/"
@@ -142,6 +144,18 @@ def split_ticket(args: str) -> tuple[str, str]:
         return match.group(1), match.group(2).strip()
     token, rest = split_args(args, 2)
     return token, rest.strip()
+
+
+def split_when(args: str, now: datetime, usage: str, missing: str) -> tuple[datetime, str]:
+    """`明天9点 交材料` → (the moment, "交材料") as the county says times (`now` in its zone); a time
+    it cannot read or no text after it is a UserError with the usage line (`missing`: what to write)."""
+    try:
+        when, text = split_time(args, now)
+    except TimeExprError as err:
+        raise UserError(f"{err}。用法：{usage}") from err
+    if not text:
+        raise UserError(f"请写上{missing}。用法：{usage}")
+    return when, text
 
 
 def split_args(args: str, count: int) -> list[str]:

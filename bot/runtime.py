@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy.engine import Engine
@@ -124,10 +125,18 @@ def replay_bot(config: Config, lines: Iterable[str], out: TextIO | None = None, 
     return build_bot(config, engine, clock, transport, live=False, classifier=classifier)
 
 
+def live_clock(config: Config) -> Clock:
+    """A chat transport's clock: the wall clock, or started at `--start-at` and running on from there."""
+    return OffsetClock(start=config.start_at) if config.start_at else SystemClock()
+
+
+def attachments_dir(config: Config) -> Path:
+    """Where a chat transport saves the pictures and files people send."""
+    return Path(config.attachments_dir).expanduser().resolve()
+
+
 def wechaty_bot(config: Config, clock: Clock | None = None, classifier=None) -> Bot:
     """The production bot on WeChat. The wechaty SDK is imported only here, when it is chosen."""
-    from pathlib import Path
-
     from bot.config import ConfigError
     from bot.domain.bindings import bind_rooms_found
 
@@ -138,11 +147,11 @@ def wechaty_bot(config: Config, clock: Clock | None = None, classifier=None) -> 
         from bot.transport.wechaty import WechatySettings, WechatyTransport
     except ImportError as err:
         raise ConfigError(f"wechaty 通道需要可选依赖：pip install 'gridbot[wechaty]'（{err}）") from err
-    clock = clock or (OffsetClock(start=config.start_at) if config.start_at else SystemClock())
+    clock = clock or live_clock(config)
     engine = open_database(config, clock)
     transport = WechatyTransport(WechatySettings(
         token=config.wechaty_token, endpoint=config.wechaty_endpoint,
-        attachments_dir=Path(config.attachments_dir).expanduser().resolve(), plugin_port=config.wechaty_port,
+        attachments_dir=attachments_dir(config), plugin_port=config.wechaty_port,
         login_timeout=config.login_timeout))
 
     async def logged_in(rooms) -> None:
@@ -157,8 +166,6 @@ def wechaty_bot(config: Config, clock: Clock | None = None, classifier=None) -> 
 def wecom_bot(config: Config, clock: Clock | None = None, classifier=None, **settings) -> Bot:
     """The production bot on WeCom. The WeCom SDK is imported only here, when it is chosen.
     `settings`: WecomSettings' timing fields (heartbeats, back-off), for tests."""
-    from pathlib import Path
-
     from bot.config import ConfigError
 
     if not config.wecom_bot_id or not config.wecom_secret:
@@ -168,11 +175,11 @@ def wecom_bot(config: Config, clock: Clock | None = None, classifier=None, **set
         from bot.transport.wecom import WecomSettings, WecomTransport
     except ImportError as err:
         raise ConfigError(f"wecom 通道需要可选依赖：pip install 'gridbot[wecom]'（{err}）") from err
-    clock = clock or (OffsetClock(start=config.start_at) if config.start_at else SystemClock())
+    clock = clock or live_clock(config)
     engine = open_database(config, clock)
     transport = WecomTransport(WecomSettings(
         bot_id=config.wecom_bot_id, secret=config.wecom_secret, ws_url=config.wecom_ws_url,
-        attachments_dir=Path(config.attachments_dir).expanduser().resolve(), login_timeout=config.login_timeout,
+        attachments_dir=attachments_dir(config), login_timeout=config.login_timeout,
         **settings))
 
     async def logged_in(rooms) -> None:

@@ -1,9 +1,8 @@
 """#提醒 (scheduled reminders) and #催办 (nudging a ticket's assignee)."""
-from bot.dispatch import Context, Router, parse_ticket_no, split_ticket
+from bot.dispatch import Context, Router, parse_ticket_no, split_ticket, split_when
 from bot.domain import texts
 from bot.domain.reminders import MAX_REMINDER_TEXT
 from bot.errors import UserError
-from nlp.timeexpr import TimeExprError, split_time
 
 router = Router("reminders")
 
@@ -16,12 +15,7 @@ async def remind(ctx: Context, args: str) -> str:
     if not args:
         raise UserError(f"缺少参数。用法：{USAGE_REMIND}")
     tz = ctx.org.settings.tz
-    try:
-        when, content = split_time(args, ctx.clock.now().astimezone(tz))
-    except TimeExprError as err:
-        raise UserError(f"{err}。用法：{USAGE_REMIND}") from err
-    if not content:
-        raise UserError(f"请写上提醒内容。用法：{USAGE_REMIND}")
+    when, content = split_when(args, ctx.clock.now().astimezone(tz), USAGE_REMIND, "提醒内容")
     if len(content) > MAX_REMINDER_TEXT:
         raise UserError(f"提醒内容太长（超过{MAX_REMINDER_TEXT}字），请精简。")
     ctx.reminders.schedule(when, content, ctx.actor.name, ctx.msg.address)

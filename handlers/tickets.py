@@ -1,10 +1,9 @@
 """Ticket commands: #查询 #受理 #转派 #不受理 #办结 #评价 #撤销, and the closed loop's #指派 #合并 #督办
 #延期 #同意延期 #驳回延期 #重开. Parse, call the ticket service, format."""
 from bot.domain.departments import find_department
-from bot.dispatch import Context, Router, parse_ticket_no, split_ticket
+from bot.dispatch import Context, Router, parse_ticket_no, split_ticket, split_when
 from bot.domain import texts
 from bot.errors import UserError
-from nlp.timeexpr import TimeExprError, split_time
 
 router = Router("tickets")
 
@@ -133,12 +132,7 @@ async def supervise(ctx: Context, args: str) -> str:
 async def extend(ctx: Context, args: str) -> str:
     no, rest = _ticket_and_text(args, USAGE_EXTEND)
     tz = ctx.org.settings.tz
-    try:
-        until, reason = split_time(rest, ctx.clock.now().astimezone(tz))
-    except TimeExprError as err:
-        raise UserError(f"{err}。用法：{USAGE_EXTEND}") from err
-    if not reason:
-        raise UserError(f"请写上延期理由。用法：{USAGE_EXTEND}")
+    until, reason = split_when(rest, ctx.clock.now().astimezone(tz), USAGE_EXTEND, "延期理由")
     ticket, decider, told_here = ctx.tickets.request_extension(no, until, reason, ctx.actor, ctx.msg.address)
     return None if told_here else texts.extension_request_sent(ticket, decider.name, until, tz)
 
